@@ -1,0 +1,180 @@
+# Makefile - the one entry point of ulog.
+#
+#   make          build build/libulog.so, build/ulogd, build/ulog (and the musl shim)
+#   make deps     install the Debian packages that are missing (root), or print the command
+#   make run      deps + build, then start ulogd in the foreground with its defaults
+#   make test     deps + build, then every test that can run here; ends "N passed, N failed"
+#   make install  copy the three artefacts under $(PREFIX)
+#
+# The shim links nothing but libc: it is loaded into programs that never
+# asked for it, so it must not drag libraries (or their constructors) along.
+
+CC         ?= cc
+CXX        ?= c++
+PKG_CONFIG ?= pkg-config
+PREFIX     ?= /usr/local
+BUILD      := build
+MUSL_CC    := $(shell command -v musl-gcc 2>/dev/null)
+
+WARN      := -Wall -Wextra -Werror
+CSTD      := -std=gnu11 -D_GNU_SOURCE
+OPT       ?= -O2 -g
+CPPFLAGS  += -Iinclude -MMD -MP -DULOG_VERSION='"$(VERSION)"' -DULOG_LIBDIR='"$(PREFIX)/lib/ulog"'
+VERSION   := 0.1.0
+SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Recursive (=) so pkg-config is asked when a recipe runs, after `make deps`.
+ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1)
+ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1) -lpthread
+CLI_CFLAGS   = $(shell $(PKG_CONFIG) --cflags jansson)
+CLI_LIBS     = $(shell $(PKG_CONFIG) --libs jansson)
+TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags cmocka)
+TEST_LIBS    = $(shell $(PKG_CONFIG) --libs cmocka)
+
+PRELOAD_SRC := $(wildcard preload/*.c)
+AGG_SRC     := $(wildcard aggregator/*.c)
+CLI_SRC     := $(wildcard cli/*.c)
+UNIT_SRC    := $(wildcard tests/unit/test_*.c)
+PROG_C      := $(wildcard tests/programs/*.c)
+PROG_CXX    := $(wildcard tests/programs/*.cpp)
+
+PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
+MUSL_OBJ    := $(PRELOAD_SRC:%.c=$(BUILD)/musl/%.o)
+AGG_OBJ     := $(AGG_SRC:%.c=$(BUILD)/obj/%.o)
+AGG_LIB_OBJ := $(filter-out $(BUILD)/obj/aggregator/main.o,$(AGG_OBJ))
+CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
+ASAN_AGG    := $(AGG_SRC:%.c=$(BUILD)/asan/%.o)
+ASAN_LIB    := $(filter-out $(BUILD)/asan/aggregator/main.o,$(ASAN_AGG))
+ASAN_CLI    := $(filter-out $(BUILD)/asan/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/asan/%.o))
+UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+UNIT_ASAN   := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/asan/tests/%)
+# Programs the integration tests run under the shim. Each is built plain; the
+# ones named *_fortify also with -D_FORTIFY_SOURCE=2, as distributions build.
+PROGRAMS    := $(PROG_C:tests/programs/%.c=$(BUILD)/tests/programs/%) \
+               $(PROG_CXX:tests/programs/%.cpp=$(BUILD)/tests/programs/%)
+
+TARGETS := $(BUILD)/libulog.so $(BUILD)/ulogd $(BUILD)/ulog
+ifneq ($(MUSL_CC),)
+TARGETS += $(BUILD)/libulog-musl.so
+endif
+
+.PHONY: all deps run test unit-tests test-programs install clean
+all: $(TARGETS)
+
+# --- the shim ---------------------------------------------------------------
+$(BUILD)/obj/preload/%.o: preload/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	    -fno-stack-protector $(CPPFLAGS) -c $< -o $@
+
+$(BUILD)/libulog.so: $(PRELOAD_OBJ)
+	$(CC) -shared -Wl,-z,now -Wl,-z,relro -Wl,--no-undefined -o $@ $^ -ldl -lpthread
+
+# musl flavour for Alpine-style images; musl-gcc has no glibc headers, so the
+# glibc stdio slot code compiles out on its own (__GLIBC__ is not defined).
+$(BUILD)/musl/preload/%.o: preload/%.c
+	@mkdir -p $(@D)
+	$(MUSL_CC) $(CSTD) $(WARN) $(OPT) -fPIC -fvisibility=hidden -ftls-model=initial-exec \
+	    -fno-stack-protector -Iinclude -DULOG_VERSION='"$(VERSION)"' -c $< -o $@
+
+$(BUILD)/libulog-musl.so: $(MUSL_OBJ)
+	$(MUSL_CC) -shared -Wl,-z,now -o $@ $^
+
+# --- the aggregator ---------------------------------------------------------
+$(BUILD)/obj/aggregator/%.o: aggregator/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(ULOGD_CFLAGS) -c $< -o $@
+
+$(BUILD)/ulogd: $(AGG_OBJ)
+	$(CC) -o $@ $^ $(ULOGD_LIBS)
+
+# --- the command ------------------------------------------------------------
+$(BUILD)/obj/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
+
+$(BUILD)/ulog: $(CLI_OBJ)
+	$(CC) -o $@ $^ $(CLI_LIBS)
+
+# --- unit tests (cmocka), plain and under ASan/UBSan --------------------------
+$(BUILD)/asan/aggregator/%.o: aggregator/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) $(ULOGD_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/cli/%.o: cli/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
+
+$(BUILD)/asan/ulogd: $(ASAN_AGG)
+	$(CC) $(SANITIZE) -o $@ $^ $(ULOGD_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c $(AGG_LIB_OBJ) $(CLI_LIB_OBJ)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) -Iaggregator -Icli $(ULOGD_CFLAGS) $(TEST_CFLAGS) \
+	    -o $@ $< $(AGG_LIB_OBJ) $(CLI_LIB_OBJ) $(ULOGD_LIBS) $(TEST_LIBS)
+
+$(BUILD)/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(ASAN_CLI)
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) -Iaggregator -Icli $(ULOGD_CFLAGS) \
+	    $(TEST_CFLAGS) -o $@ $< $(ASAN_LIB) $(ASAN_CLI) $(ULOGD_LIBS) $(TEST_LIBS)
+
+unit-tests: $(UNIT_BIN) $(UNIT_ASAN) $(BUILD)/asan/ulogd
+
+$(BUILD)/tests/programs/%: tests/programs/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -Wall -Wextra -Werror -O2 -g -o $@ $< -lpthread
+
+$(BUILD)/tests/programs/%_fortify: tests/programs/%_fortify.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) -Wall -Wextra -Werror -O2 -D_FORTIFY_SOURCE=2 -o $@ $< -lpthread
+
+$(BUILD)/tests/programs/%: tests/programs/%.cpp
+	@mkdir -p $(@D)
+	$(CXX) -std=gnu++17 -Wall -Wextra -Werror -O2 -g -o $@ $< -lpthread
+
+test-programs: $(PROGRAMS)
+
+# --- set-up -----------------------------------------------------------------
+# pkg-config module or command : Debian package that provides it
+DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:cmocka:libcmocka-dev \
+        cmd:pkg-config:pkg-config cmd:cc:gcc cmd:c++:g++ cmd:musl-gcc:musl-tools \
+        cmd:python3:python3 cmd:node:nodejs cmd:valgrind:valgrind
+
+deps:
+	@missing=""; \
+	for d in $(DEPS); do \
+	    kind=$${d%%:*}; rest=$${d#*:}; name=$${rest%%:*}; pkg=$${rest#*:}; \
+	    if [ "$$kind" = pc ]; then $(PKG_CONFIG) --exists "$$name" 2>/dev/null || missing="$$missing $$pkg"; \
+	    else command -v "$$name" >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
+	done; \
+	if [ -z "$$missing" ]; then exit 0; fi; \
+	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    echo "make deps: installing$$missing"; \
+	    export DEBIAN_FRONTEND=noninteractive; \
+	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
+	else \
+	    echo "make deps: missing Debian packages:$$missing"; \
+	    echo "run:  sudo apt-get install -y$$missing"; exit 1; \
+	fi
+
+run: deps
+	@$(MAKE) --no-print-directory all
+	@mkdir -p logs
+	@exec $(BUILD)/ulogd --log-dir logs
+
+test: deps
+	@$(MAKE) --no-print-directory all unit-tests test-programs
+	@python3 tests/run.py
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/ulog
+	install -m 0755 $(BUILD)/ulogd $(BUILD)/ulog $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BUILD)/libulog.so $(DESTDIR)$(PREFIX)/lib/ulog/
+	if [ -f $(BUILD)/libulog-musl.so ]; then \
+	    install -m 0755 $(BUILD)/libulog-musl.so $(DESTDIR)$(PREFIX)/lib/ulog/; fi
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

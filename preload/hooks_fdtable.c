@@ -1,0 +1,160 @@
+/*
+ * hooks_fdtable.c - calls that change what an fd number means.
+ *
+ * Two reasons to watch them. fdclass.c caches, per fd number, whether it
+ * leads to stdout or stderr; any call that closes or replaces a number must
+ * make it forget. And the shim's own socket lives among the host's fds: a
+ * program that closes "every" fd, or dup2()s onto the shim's number, must see
+ * exactly what it would see without the shim (EBADF for a number it never
+ * opened) while the shim lets go of that socket and reconnects later.
+ */
+#include "shim.h"
+
+#include <dlfcn.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <linux/close_range.h>
+#endif
+
+static struct {
+    int (*close)(int);
+    int (*dup)(int);
+    int (*dup2)(int, int);
+    int (*dup3)(int, int, int);
+    int (*fcntl)(int, int, ...);
+    int (*daemon)(int, int);
+#ifdef __GLIBC__
+    int (*fcntl64)(int, int, ...);
+    int (*close_range)(unsigned int, unsigned int, int);
+    void (*closefrom)(int);
+#endif
+} real;
+
+#define RESOLVE(name) real.name = (__typeof__(real.name))dlsym(RTLD_NEXT, #name)
+
+void hooks_fdtable_resolve(void)
+{
+    RESOLVE(close);
+    RESOLVE(dup);
+    RESOLVE(dup2);
+    RESOLVE(dup3);
+    RESOLVE(fcntl);
+    RESOLVE(daemon);
+#ifdef __GLIBC__
+    RESOLVE(fcntl64);
+    RESOLVE(close_range);
+    RESOLVE(closefrom);
+#endif
+}
+
+ULOG_EXPORT int close(int fd)
+{
+    int rc;
+    if (transport_disown_fd(fd)) {
+        syscall(SYS_close, fd);
+        errno = EBADF; /* the host never opened it */
+        return -1;
+    }
+    rc = real.close ? real.close(fd) : (int)syscall(SYS_close, fd);
+    fdclass_forget(fd);
+    return rc;
+}
+
+ULOG_EXPORT int dup(int oldfd)
+{
+    int fd = real.dup ? real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
+    fdclass_forget(fd);
+    return fd;
+}
+
+ULOG_EXPORT int dup2(int oldfd, int newfd)
+{
+    int fd;
+    if (oldfd != newfd)
+        transport_disown_fd(newfd); /* dup2 closes it for us */
+    fd = real.dup2 ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup3, oldfd, newfd, 0);
+    fdclass_forget(newfd);
+    return fd;
+}
+
+ULOG_EXPORT int dup3(int oldfd, int newfd, int flags)
+{
+    int fd;
+    if (oldfd != newfd)
+        transport_disown_fd(newfd);
+    fd = real.dup3 ? real.dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
+    fdclass_forget(newfd);
+    return fd;
+}
+
+static int is_dup_command(int cmd)
+{
+    return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
+}
+
+/* The argument is an int or a pointer depending on cmd; like glibc itself,
+ * pass it on as a pointer-sized value. */
+ULOG_EXPORT int fcntl(int fd, int cmd, ...)
+{
+    va_list ap;
+    void *arg;
+    int rc;
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    rc = real.fcntl ? real.fcntl(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+    if (rc >= 0 && is_dup_command(cmd))
+        fdclass_forget(rc);
+    return rc;
+}
+
+ULOG_EXPORT int daemon(int nochdir, int noclose)
+{
+    /* glibc's daemon() dup2()s /dev/null over 0-2 internally, out of reach. */
+    int rc = real.daemon ? real.daemon(nochdir, noclose) : (errno = ENOSYS, -1);
+    if (rc == 0)
+        fdclass_forget_range(0, 2);
+    return rc;
+}
+
+#ifdef __GLIBC__
+ULOG_EXPORT int fcntl64(int fd, int cmd, ...)
+{
+    va_list ap;
+    void *arg;
+    int rc;
+    va_start(ap, cmd);
+    arg = va_arg(ap, void *);
+    va_end(ap);
+    rc = real.fcntl64 ? real.fcntl64(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+    if (rc >= 0 && is_dup_command(cmd))
+        fdclass_forget(rc);
+    return rc;
+}
+
+ULOG_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
+{
+    int rc;
+    if (!(flags & CLOSE_RANGE_CLOEXEC))
+        transport_disown_range(first, last); /* the real call closes it */
+    rc = real.close_range ? real.close_range(first, last, flags)
+                          : (int)syscall(SYS_close_range, first, last, flags);
+    if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
+        fdclass_forget_range(first, last);
+    return rc;
+}
+
+ULOG_EXPORT void closefrom(int lowfd)
+{
+    transport_disown_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u);
+    if (real.closefrom)
+        real.closefrom(lowfd);
+    else
+        syscall(SYS_close_range, lowfd < 0 ? 0 : lowfd, ~0u, 0);
+    fdclass_forget_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u);
+}
+#endif

@@ -1,0 +1,79 @@
+/*
+ * shim.h - what the parts of libulog.so share, and nothing more.
+ *
+ * The shim lives inside programs that never asked for it, so every function
+ * declared here that can run on a host's write path obeys the same rules:
+ * async-signal-safe (no malloc, no stdio, no locks that a signal handler could
+ * meet held by its own thread), errno preserved, never blocking, never
+ * touching an fd it does not own.
+ */
+#ifndef ULOG_PRELOAD_SHIM_H
+#define ULOG_PRELOAD_SHIM_H
+
+#include <stdatomic.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+
+#define ULOG_EXPORT __attribute__((visibility("default")))
+#define ULOG_SHIM_VERSION 0x000100u /* 0.1.0 */
+
+enum shim_state { SHIM_UNINIT = 0, SHIM_READY, SHIM_DISABLED };
+
+/* shim.c: process-wide state, set up by the constructor. */
+extern _Atomic int ulog_shim_state;
+static inline int shim_ready(void)
+{
+    return atomic_load_explicit(&ulog_shim_state, memory_order_acquire) == SHIM_READY;
+}
+/* The HELLO of this process, rebuilt in a forked child. */
+const void *shim_hello(size_t *len);
+void shim_note_capture_mode(uint32_t bit);
+uint32_t shim_tid(void);
+uint64_t shim_realtime_ns(void);
+uint64_t shim_monotonic_ns(void);
+
+/* fdclass.c: is this fd one of the files that were stdout/stderr at start? */
+void fdclass_init(void);
+int fdclass_stream(int fd); /* ULOG_STREAM_STDOUT, ULOG_STREAM_STDERR or 0 */
+void fdclass_forget(int fd);
+void fdclass_forget_range(unsigned first, unsigned last);
+
+/* capture.c: turn bytes that reached a captured fd into DATA messages. */
+void capture_bytes(int fd, const void *buf, size_t len);
+void capture_iov(int fd, const struct iovec *iov, int iovcnt, size_t len);
+/* Already classified: stdio hooks know their FILE's fd and stream. */
+void capture_stream_bytes(int stream, const void *buf, size_t len);
+/* Bytes a kernel-side copy (sendfile, splice, copy_file_range) moved from in_fd. */
+void capture_copied(int out_fd, int in_fd, off_t in_offset, size_t len);
+int capture_pipe_peek_begin(int out_fd, int in_fd, size_t len, int peek[2]);
+void capture_pipe_peek_end(int out_fd, int peek[2], ssize_t moved);
+
+/* transport.c: the connection to ulogd, the pending buffer, drop counts. */
+void transport_init(size_t buffer_bytes, const char *socket_path);
+void transport_send(const struct iovec *iov, int iovcnt, size_t len);
+void transport_after_fork_child(void);
+void transport_at_exit(void);
+int transport_owns_fd(int fd);
+/* The host is about to close or replace our socket: stop using it. Returns 1
+ * if fd was the shim's socket, which the caller then closes or lets go. */
+int transport_disown_fd(int fd);
+void transport_disown_range(unsigned int first, unsigned int last);
+
+/* stdio_glibc.c / stdio_musl.c: hook the stdio write path. */
+uint32_t stdio_hook_install(void);
+
+/* hooks_*.c: resolve the real libc functions once, in the constructor. */
+void hooks_fd_resolve(void);
+void hooks_fdtable_resolve(void);
+
+/*
+ * Inside the shim every system call goes through syscall(2), never through
+ * write(), close() ... by name: those names resolve to the shim's own hooks.
+ */
+
+/* Guard against re-entry (a hook reached from inside the shim itself). */
+extern __thread int shim_busy;
+
+#endif /* ULOG_PRELOAD_SHIM_H */
