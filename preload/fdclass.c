@@ -3,15 +3,22 @@
  *
  * Captured output is defined by the file, not the fd number: a program may
  * dup stdout, and Node reopens the terminal on a new fd. The identities
- * (device, inode) of fds 1 and 2 are taken at start-up; any fd written to
- * is compared against them. fstat on every write would double the cost of
- * writing to an ordinary file, so each fd's answer is cached and forgotten
- * whenever the fd number can change meaning: close, dup2/dup3, fcntl dups,
- * close_range (hooks_fdtable.c) and fclose (the stdio close slot).
+ * (device, inode) of fds 1 and 2 are taken by the first process of a tree
+ * and handed down in ULOG_STREAMS, so that what a shell pipes from one
+ * command to the next, or reads back with $(...), is data and not log: only
+ * what reaches the tree's own stdout and stderr is, as `docker logs` sees it.
+ *
+ * fstat on every write would double the cost of writing to an ordinary file,
+ * so each fd's answer is cached and forgotten whenever the fd number can
+ * change meaning: close, close_range (hooks_fdtable.c) and fclose (the stdio
+ * close slot). A dup inherits its source's answer, which keeps stderr apart
+ * from stdout when both are one file (`2>&1`, `echo x >&2`).
  */
 #include "shim.h"
 
 #include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -41,10 +48,56 @@ static void identify(int fd, struct file_identity *id)
     }
 }
 
-void fdclass_init(void)
+/* "DEV:INO" or "-" for a stream that was closed. */
+static const char *parse_identity(const char *p, struct file_identity *id)
 {
+    char *end;
+    unsigned long long dev, ino;
+    if (*p == '-') {
+        id->valid = 0;
+        return p + 1;
+    }
+    errno = 0;
+    dev = strtoull(p, &end, 10);
+    if (errno || end == p || *end != ':')
+        return NULL;
+    p = end + 1;
+    ino = strtoull(p, &end, 10);
+    if (errno || end == p)
+        return NULL;
+    id->valid = 1;
+    id->dev = (dev_t)dev;
+    id->ino = (ino_t)ino;
+    return end;
+}
+
+int fdclass_init(const char *inherited)
+{
+    if (inherited) {
+        const char *p = parse_identity(inherited, &out_id);
+        if (p && *p == ',' && (p = parse_identity(p + 1, &err_id)) && *p == '\0')
+            return 1;
+    }
     identify(STDOUT_FILENO, &out_id);
     identify(STDERR_FILENO, &err_id);
+    return 0;
+}
+
+static int describe_identity(char *buf, size_t size, const struct file_identity *id)
+{
+    if (!id->valid)
+        return snprintf(buf, size, "-");
+    return snprintf(buf, size, "%llu:%llu", (unsigned long long)id->dev,
+                    (unsigned long long)id->ino);
+}
+
+void fdclass_describe(char *buf, size_t size)
+{
+    int n = describe_identity(buf, size, &out_id);
+    if (n > 0 && (size_t)n + 1 < size) {
+        buf[n] = ',';
+        describe_identity(buf + n + 1, size - (size_t)n - 1, &err_id);
+    }
 }
 
 static int same_file(const struct file_identity *id, const struct stat *st)
@@ -94,6 +147,19 @@ int fdclass_stream(int fd)
     case CLASS_STDERR: return ULOG_STREAM_STDERR;
     default: return 0;
     }
+}
+
+void fdclass_copy(int from, int to)
+{
+    int stream;
+    if (to < 0 || to >= FDCLASS_CACHED || from == to)
+        return;
+    stream = fdclass_stream(from);
+    atomic_store_explicit(&fd_class[to],
+                          stream == ULOG_STREAM_STDOUT   ? CLASS_STDOUT
+                          : stream == ULOG_STREAM_STDERR ? CLASS_STDERR
+                                                         : CLASS_OTHER,
+                          memory_order_relaxed);
 }
 
 void fdclass_forget(int fd)

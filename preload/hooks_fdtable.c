@@ -67,7 +67,8 @@ ULOG_EXPORT int close(int fd)
 ULOG_EXPORT int dup(int oldfd)
 {
     int fd = real.dup ? real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
-    fdclass_forget(fd);
+    if (fd >= 0)
+        fdclass_copy(oldfd, fd);
     return fd;
 }
 
@@ -77,7 +78,8 @@ ULOG_EXPORT int dup2(int oldfd, int newfd)
     if (oldfd != newfd)
         transport_disown_fd(newfd); /* dup2 closes it for us */
     fd = real.dup2 ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup3, oldfd, newfd, 0);
-    fdclass_forget(newfd);
+    if (fd >= 0)
+        fdclass_copy(oldfd, newfd);
     return fd;
 }
 
@@ -87,7 +89,8 @@ ULOG_EXPORT int dup3(int oldfd, int newfd, int flags)
     if (oldfd != newfd)
         transport_disown_fd(newfd);
     fd = real.dup3 ? real.dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
-    fdclass_forget(newfd);
+    if (fd >= 0)
+        fdclass_copy(oldfd, newfd);
     return fd;
 }
 
@@ -108,7 +111,7 @@ ULOG_EXPORT int fcntl(int fd, int cmd, ...)
     va_end(ap);
     rc = real.fcntl ? real.fcntl(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
     if (rc >= 0 && is_dup_command(cmd))
-        fdclass_forget(rc);
+        fdclass_copy(fd, rc);
     return rc;
 }
 
@@ -132,7 +135,7 @@ ULOG_EXPORT int fcntl64(int fd, int cmd, ...)
     va_end(ap);
     rc = real.fcntl64 ? real.fcntl64(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
     if (rc >= 0 && is_dup_command(cmd))
-        fdclass_forget(rc);
+        fdclass_copy(fd, rc);
     return rc;
 }
 

@@ -241,7 +241,11 @@ __attribute__((constructor(101))) static void shim_start(void)
     socket_path = getenv("ULOG_SOCKET");
     if (!socket_path || !*socket_path)
         socket_path = ULOG_DEFAULT_SOCKET;
-    fdclass_init();
+    if (!fdclass_init(getenv("ULOG_STREAMS"))) {
+        char streams[96];
+        fdclass_describe(streams, sizeof streams);
+        setenv("ULOG_STREAMS", streams, 1); /* for the children, not for us */
+    }
     transport_init(env_size("ULOG_SHIM_BUFFER", 1u << 20), socket_path);
     shim_note_capture_mode(ULOG_CAPTURE_FD | stdio_hook_install());
     build_hello();

@@ -35,7 +35,11 @@ uint64_t shim_realtime_ns(void);
 uint64_t shim_monotonic_ns(void);
 
 /* fdclass.c: is this fd one of the files that were stdout/stderr at start? */
-void fdclass_init(void);
+/* Identities handed down in ULOG_STREAMS ("DEV:INO,DEV:INO"), else taken
+ * from fds 1 and 2; returns 1 when the inherited ones were used. */
+int fdclass_init(const char *inherited);
+void fdclass_describe(char *buf, size_t size);
+void fdclass_copy(int from, int to); /* `to` is now a dup of `from` */
 int fdclass_stream(int fd); /* ULOG_STREAM_STDOUT, ULOG_STREAM_STDERR or 0 */
 void fdclass_forget(int fd);
 void fdclass_forget_range(unsigned first, unsigned last);
