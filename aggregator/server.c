@@ -1,0 +1,257 @@
+/*
+ * server.c - the event loop (see server.h).
+ *
+ * epoll's data pointer is a connection, or one of two tags for the listener
+ * and the signalfd; a connection is only ever freed while its own event is
+ * being handled, so no later event in the same batch can point at it.
+ */
+#include "server.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+/* Messages read from one connection per wake-up before the others get a turn. */
+#define READ_BUDGET 64
+/* Connections accepted per wake-up. */
+#define ACCEPT_BUDGET 64
+#define MAX_EVENTS 64
+/* After a failed write of all.log, try again this much later. */
+#define WRITE_RETRY_NS 1000000000u
+/* Report running out of descriptors at most this often. */
+#define SHED_REPORT_INTERVAL_NS 10000000000u
+
+static char listener_tag, signal_tag;
+
+int server_block_signals(void)
+{
+    sigset_t set;
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    if (sigprocmask(SIG_BLOCK, &set, NULL) != 0)
+        return -1;
+    signal(SIGPIPE, SIG_IGN);
+    return 0;
+}
+
+int server_init(struct server *s, struct listener *listener,
+                struct connection_context *connection_ctx, struct assembler *assembler,
+                struct logfile *logfile, struct selflog *selflog, char *err, size_t size)
+{
+    struct epoll_event ev = {.events = EPOLLIN};
+    sigset_t set;
+
+    memset(s, 0, sizeof *s);
+    s->listener = listener;
+    s->connection_ctx = connection_ctx;
+    s->assembler = assembler;
+    s->logfile = logfile;
+    s->selflog = selflog;
+    list_init(&s->connections);
+
+    sigemptyset(&set);
+    sigaddset(&set, SIGTERM);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGHUP);
+    s->signal_fd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+    s->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (s->signal_fd < 0 || s->epoll_fd < 0) {
+        snprintf(err, size, "cannot set up the event loop: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &listener_tag;
+    if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, listener->fd, &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &signal_tag;
+    if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    return 0;
+}
+
+void server_free(struct server *s)
+{
+    while (!list_empty(&s->connections))
+        connection_destroy(LIST_ENTRY(s->connections.next, struct connection, link));
+    if (s->epoll_fd >= 0)
+        close(s->epoll_fd);
+    if (s->signal_fd >= 0)
+        close(s->signal_fd);
+    s->epoll_fd = s->signal_fd = -1;
+}
+
+static void report_shed_connection(struct server *s)
+{
+    uint64_t now = assembler_monotonic_now();
+
+    if (s->shed_reported_at && now - s->shed_reported_at < SHED_REPORT_INTERVAL_NS)
+        return;
+    s->shed_reported_at = now;
+    fprintf(stderr, "ulogd: out of file descriptors; refusing new connections\n");
+    selflog_emit(s->selflog, ULOG_ERROR, "connection_refused", NULL,
+                 "out of file descriptors: new connections are closed at once");
+}
+
+/* Accept up to `budget` connections (0: all that are queued). */
+static void accept_connections(struct server *s, unsigned budget)
+{
+    for (unsigned count = 0; budget == 0 || count < budget; count++) {
+        int fd = listener_accept(s->listener);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno == EMFILE)
+                report_shed_connection(s);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINVAL)
+                fprintf(stderr, "ulogd: accept: %s\n", strerror(errno));
+            return;
+        }
+        struct connection *c = connection_new(s->connection_ctx, fd);
+        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = c};
+        list_add_tail(&s->connections, &c->link);
+        if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+            fprintf(stderr, "ulogd: epoll: %s\n", strerror(errno));
+            connection_destroy(c);
+        }
+    }
+}
+
+static void serve_connection(struct connection *c)
+{
+    enum connection_state state = connection_read(c, READ_BUDGET);
+    if (state == CONNECTION_EOF || state == CONNECTION_FAILED)
+        connection_destroy(c); /* closing the fd also takes it out of the epoll set */
+}
+
+static void reopen_log(struct server *s)
+{
+    if (logfile_reopen(s->logfile) != 0) {
+        fprintf(stderr, "ulogd: cannot re-open %s: %s; retrying\n", s->logfile->path,
+                strerror(errno));
+        return;
+    }
+    selflog_emit(s->selflog, ULOG_INFO, "log_reopened", NULL, "re-opened %s (SIGHUP)",
+                 s->logfile->path);
+}
+
+static void handle_signals(struct server *s)
+{
+    struct signalfd_siginfo info;
+
+    while (read(s->signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
+        if (info.ssi_signo == SIGHUP)
+            reopen_log(s);
+        else
+            s->stop_signal = (int)info.ssi_signo;
+    }
+}
+
+static void flush_log(struct server *s, uint64_t now)
+{
+    struct logfile *log = s->logfile;
+
+    if (logfile_flush(log) != 0) {
+        if (errno != s->write_errno)
+            fprintf(stderr, "ulogd: cannot write %s: %s; keeping records in memory and retrying\n",
+                    log->path, strerror(errno));
+        s->write_errno = errno;
+        s->flush_due = now + WRITE_RETRY_NS;
+        return;
+    }
+    s->flush_due = 0;
+    if (s->write_errno == 0 && log->refused_lines == s->lost_reported)
+        return;
+    /* Writing works again: say what the outage cost, in the log itself. */
+    uint64_t lost = log->refused_lines - s->lost_reported;
+    fprintf(stderr, "ulogd: writing %s works again (%llu records lost)\n", log->path,
+            (unsigned long long)lost);
+    selflog_emit(s->selflog, ULOG_ERROR, "write_error",
+                 json_pack("{s:s, s:I}", "error", strerror(s->write_errno ? s->write_errno : ENOSPC),
+                           "lost_records", (json_int_t)lost),
+                 "%s could not be written for a while (%s); %llu records were lost", log->path,
+                 strerror(s->write_errno ? s->write_errno : ENOSPC), (unsigned long long)lost);
+    s->write_errno = 0;
+    s->lost_reported = log->refused_lines;
+}
+
+/* The flush deadline, the assembler's timeouts, and the epoll timeout they give. */
+static int housekeeping(struct server *s, uint64_t batch_start)
+{
+    uint64_t now, deadline;
+
+    assembler_expire(s->assembler);
+    /* Bytes queued during this batch are no older than its start. */
+    if (logfile_has_queued(s->logfile) && s->flush_due == 0)
+        s->flush_due = batch_start + LOGFILE_FLUSH_INTERVAL_NS;
+    now = assembler_monotonic_now();
+    if (s->flush_due && now >= s->flush_due)
+        flush_log(s, now);
+
+    deadline = assembler_next_deadline(s->assembler);
+    if (s->flush_due && s->flush_due < deadline)
+        deadline = s->flush_due;
+    if (deadline == UINT64_MAX)
+        return -1;
+    if (deadline <= now)
+        return 0;
+    uint64_t ms = (deadline - now + 999999) / 1000000; /* round up: never wake early */
+    return ms > 60000 ? 60000 : (int)ms;
+}
+
+/* Everything a shim sent successfully reaches the file; see server.h. */
+static void drain(struct server *s)
+{
+    listener_shut(s->listener);
+    accept_connections(s, 0);
+    while (!list_empty(&s->connections)) {
+        struct connection *c = LIST_ENTRY(s->connections.next, struct connection, link);
+        shutdown(c->fd, SHUT_RD);
+        connection_read(c, 0);
+        connection_destroy(c); /* flushes its partial lines */
+    }
+}
+
+int server_run(struct server *s)
+{
+    struct epoll_event events[MAX_EVENTS];
+    uint64_t batch_start = assembler_monotonic_now();
+    int rc = 0;
+
+    while (!s->stop_signal) {
+        int timeout = housekeeping(s, batch_start);
+        int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
+        batch_start = assembler_monotonic_now();
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            fprintf(stderr, "ulogd: epoll_wait: %s\n", strerror(errno));
+            rc = -1;
+            break;
+        }
+        for (int i = 0; i < n; i++) {
+            void *tag = events[i].data.ptr;
+            if (tag == &listener_tag)
+                accept_connections(s, ACCEPT_BUDGET);
+            else if (tag == &signal_tag)
+                handle_signals(s);
+            else
+                serve_connection(tag);
+        }
+    }
+    drain(s);
+    return rc;
+}

@@ -1,0 +1,60 @@
+/*
+ * server.h - the event loop: connections, signals, timers, the orderly stop.
+ *
+ * One thread, one epoll set, everything non-blocking. Each wake-up reads at
+ * most a bounded number of messages per connection (level-triggered epoll
+ * brings a busy one back), so one noisy program cannot starve the others.
+ * Time-driven work (partial lines that waited long enough, all.log's flush
+ * at least every 100 ms) sets the epoll timeout; nothing ticks while idle.
+ *
+ * SIGTERM and SIGINT stop it without losing anything a shim sent
+ * successfully: the listener is shut (connect() now fails) and its queue
+ * accepted, each connection is shut for reading (a shim's next send fails
+ * with EPIPE, so the shim keeps that data for the next ulogd) and read to
+ * its end, and partial lines are flushed. SIGHUP re-opens all.log.
+ */
+#ifndef ULOGD_SERVER_H
+#define ULOGD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "assembler.h"
+#include "connection.h"
+#include "list.h"
+#include "listener.h"
+#include "logfile.h"
+#include "selflog.h"
+
+struct server {
+    int epoll_fd;
+    int signal_fd;
+    struct listener *listener;
+    struct connection_context *connection_ctx;
+    struct assembler *assembler;
+    struct logfile *logfile;
+    struct selflog *selflog;
+    struct list_node connections;
+    uint64_t flush_due;        /* monotonic ns; 0: nothing waits to be written */
+    int write_errno;           /* the all.log write failure being reported, or 0 */
+    uint64_t lost_reported;    /* logfile->refused_lines already reported */
+    uint64_t shed_reported_at; /* when running out of descriptors was last reported */
+    int stop_signal;
+};
+
+/*
+ * Block SIGTERM, SIGINT and SIGHUP for the whole process and ignore SIGPIPE;
+ * call it first thing, so a signal during start-up waits for the loop.
+ */
+int server_block_signals(void);
+
+int server_init(struct server *s, struct listener *listener,
+                struct connection_context *connection_ctx, struct assembler *assembler,
+                struct logfile *logfile, struct selflog *selflog, char *err, size_t err_size);
+
+/* Serve until SIGTERM or SIGINT, then drain every connection. 0, or -1 if epoll failed. */
+int server_run(struct server *s);
+
+void server_free(struct server *s);
+
+#endif

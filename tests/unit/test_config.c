@@ -1,0 +1,346 @@
+/*
+ * test_config.c - defaults < YAML < environment < flags (aggregator/config.c).
+ *
+ * Each test starts from a clean environment (every variable ulogd reads is
+ * unset) and writes its YAML to a private temporary file. Refusals are
+ * checked by their text, because the text is what the user acts on: where
+ * the fault is (file:line:column, VARIABLE=value, --flag) and what is wrong.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+
+static const char *const variables[] = {"LOG_DIR", "LOG_LEVEL", "LOG_ROTATION_SIZE",
+                                        "LOG_MAX_BYTES", "LOG_BACKUP_COUNT", "ULOG_SOCKET",
+                                        "ULOG_MAX_LINE"};
+
+struct fixture {
+    char path[64];
+    struct ulogd_config config;
+    char err[1024];
+};
+
+static int setup(void **state)
+{
+    struct fixture *f = calloc(1, sizeof *f);
+    assert_non_null(f);
+    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
+        unsetenv(variables[i]);
+    strcpy(f->path, "/tmp/ulogd-test-config-XXXXXX");
+    int fd = mkstemp(f->path);
+    assert_true(fd >= 0);
+    close(fd);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    config_free(&f->config);
+    unlink(f->path);
+    free(f);
+    return 0;
+}
+
+static void write_yaml(struct fixture *f, const char *text)
+{
+    FILE *file = fopen(f->path, "w");
+    assert_non_null(file);
+    fputs(text, file);
+    fclose(file);
+}
+
+/* Run config_load() on a NULL-terminated argument list after "ulogd". */
+static enum config_outcome load(struct fixture *f, ...)
+{
+    char *argv[16] = {"ulogd"};
+    int argc = 1;
+    va_list ap;
+
+    va_start(ap, f);
+    for (char *arg; (arg = va_arg(ap, char *)) != NULL;) {
+        assert_true(argc < 15);
+        argv[argc++] = arg;
+    }
+    va_end(ap);
+    config_free(&f->config);
+    f->err[0] = '\0';
+    return config_load(&f->config, argc, argv, f->err, sizeof f->err);
+}
+
+static void assert_error(struct fixture *f, const char *expected)
+{
+    if (strcmp(f->err, expected) != 0)
+        fail_msg("error\n  got:      %s\n  expected: %s", f->err, expected);
+}
+
+static void defaults_without_anything(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_string_equal(f->config.log_dir, "./logs");
+    assert_int_equal(f->config.level, ULOG_INFO);
+    assert_int_equal(f->config.rotation_size, 10485760);
+    assert_int_equal(f->config.backup_count, 5);
+    assert_null(f->config.socket);
+    assert_int_equal(f->config.max_line_bytes, 16384);
+    assert_null(f->config.config_file);
+}
+
+static void yaml_sets_every_key(void **state)
+{
+    struct fixture *f = *state;
+    write_yaml(f, "# ulog.yaml\n"
+                  "log_dir: /var/log/stack\n"
+                  "level: warning\n"
+                  "rotation_size: 10M\n"
+                  "backup_count: 3\n"
+                  "socket: \"/run/x/ulog.sock\"\n"
+                  "max_line_bytes: 4K\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_string_equal(f->config.log_dir, "/var/log/stack");
+    assert_int_equal(f->config.level, ULOG_WARNING);
+    assert_int_equal(f->config.rotation_size, 10u << 20);
+    assert_int_equal(f->config.backup_count, 3);
+    assert_string_equal(f->config.socket, "/run/x/ulog.sock");
+    assert_int_equal(f->config.max_line_bytes, 4096);
+    assert_string_equal(f->config.config_file, f->path);
+}
+
+static void environment_overrides_yaml_and_flags_override_both(void **state)
+{
+    struct fixture *f = *state;
+    write_yaml(f, "log_dir: from-yaml\nlevel: ERROR\nbackup_count: 1\nsocket: /yaml.sock\n");
+    setenv("LOG_DIR", "from-env", 1);
+    setenv("LOG_LEVEL", "debug", 1);
+    setenv("ULOG_SOCKET", "/env.sock", 1);
+    assert_int_equal(load(f, "--config", f->path, "--log-dir", "from-flag", "--socket=/flag.sock",
+                          NULL),
+                     CONFIG_OK);
+    assert_string_equal(f->config.log_dir, "from-flag");    /* flag > env > yaml */
+    assert_int_equal(f->config.level, ULOG_DEBUG);         /* env > yaml */
+    assert_int_equal(f->config.backup_count, 1);           /* yaml > default */
+    assert_string_equal(f->config.socket, "/flag.sock");
+    assert_int_equal(load(f, "--config", f->path, "--level", "CRITICAL", NULL), CONFIG_OK);
+    assert_int_equal(f->config.level, ULOG_CRITICAL);
+}
+
+static void rotation_size_has_an_alias(void **state)
+{
+    struct fixture *f = *state;
+    setenv("LOG_MAX_BYTES", "2048", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.rotation_size, 2048);
+    setenv("LOG_ROTATION_SIZE", "4096", 1); /* the main name wins */
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.rotation_size, 4096);
+    setenv("LOG_ROTATION_SIZE", "0", 1); /* 0 never rotates */
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.rotation_size, 0);
+}
+
+static void empty_variables_count_as_unset(void **state)
+{
+    struct fixture *f = *state;
+    setenv("LOG_LEVEL", "", 1);
+    setenv("LOG_BACKUP_COUNT", "", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.level, ULOG_INFO);
+    assert_int_equal(f->config.backup_count, 5);
+}
+
+static void bad_environment_values_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    setenv("LOG_BACKUP_COUNT", "abc", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_BACKUP_COUNT=abc: not a whole number from 0 to 1000");
+    setenv("LOG_BACKUP_COUNT", "-1", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_BACKUP_COUNT=-1: not a whole number from 0 to 1000");
+    setenv("LOG_BACKUP_COUNT", "5 ", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    unsetenv("LOG_BACKUP_COUNT");
+
+    setenv("LOG_ROTATION_SIZE", "99999999999999999999999", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_ROTATION_SIZE=99999999999999999999999: not a size in bytes "
+                    "(such as 10485760, 512K, 10M; 0 never rotates)");
+    setenv("LOG_ROTATION_SIZE", "10MB", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    unsetenv("LOG_ROTATION_SIZE");
+
+    setenv("LOG_MAX_BYTES", "ten", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_MAX_BYTES=ten: not a size in bytes (such as 10485760, 512K, 10M; 0 "
+                    "never rotates)");
+    unsetenv("LOG_MAX_BYTES");
+
+    setenv("LOG_LEVEL", "verbose", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_LEVEL=verbose: unknown level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)");
+    unsetenv("LOG_LEVEL");
+
+    setenv("ULOG_MAX_LINE", "8", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "ULOG_MAX_LINE=8: not a size from 16 to 16777216 bytes");
+    unsetenv("ULOG_MAX_LINE");
+
+    char long_path[128];
+    memset(long_path, 'x', sizeof long_path - 1);
+    long_path[0] = '/';
+    long_path[100] = '\0'; /* one byte more than the limit */
+    setenv("ULOG_SOCKET", long_path, 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, "a socket path must have 1 to 99 bytes"));
+}
+
+static void bad_flags_are_refused(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, "--level", "loud", NULL), CONFIG_ERROR);
+    assert_error(f, "--level loud: unknown level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)");
+    assert_int_equal(load(f, "--log-dir", "", NULL), CONFIG_ERROR);
+    assert_error(f, "--log-dir : the log directory must not be empty");
+    assert_int_equal(load(f, "--colour", NULL), CONFIG_ERROR);
+    assert_error(f, "unknown option --colour (try --help)");
+    assert_int_equal(load(f, "-x", NULL), CONFIG_ERROR);
+    assert_error(f, "unknown option -x (try --help)");
+    assert_int_equal(load(f, "--log-dir", NULL), CONFIG_ERROR);
+    assert_error(f, "--log-dir needs a value (try --help)");
+    assert_int_equal(load(f, "extra", NULL), CONFIG_ERROR);
+    assert_error(f, "unexpected argument \"extra\" (try --help)");
+    /* The flag is checked even when the environment already set the value. */
+    setenv("LOG_LEVEL", "INFO", 1);
+    assert_int_equal(load(f, "--level", "nope", NULL), CONFIG_ERROR);
+}
+
+static void help_and_version_end_the_program_successfully(void **state)
+{
+    struct fixture *f = *state;
+    /* They print to stdout, where the test runner reads results: hide it. */
+    int saved = dup(STDOUT_FILENO);
+    FILE *null = freopen("/dev/null", "w", stdout);
+    assert_non_null(null);
+    enum config_outcome version = load(f, "--version", NULL);
+    enum config_outcome help = load(f, "--help", NULL);
+    enum config_outcome short_help = load(f, "-h", NULL);
+    fflush(stdout);
+    dup2(saved, STDOUT_FILENO);
+    close(saved);
+    assert_int_equal(version, CONFIG_EXIT_SUCCESS);
+    assert_int_equal(help, CONFIG_EXIT_SUCCESS);
+    assert_int_equal(short_help, CONFIG_EXIT_SUCCESS);
+}
+
+static void broken_yaml_is_refused_with_line_and_column(void **state)
+{
+    struct fixture *f = *state;
+    char expected[512];
+
+    write_yaml(f, "level: INFO\nlog_dir: [unclosed\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected, "%s:3:1: did not find expected ',' or ']' while parsing a flow sequence",
+             f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level: INFO\n  backup_count: 3\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected, "%s:2:15: mapping values are not allowed in this context",
+             f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level: \"INFO\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_true(strncmp(f->err, f->path, strlen(f->path)) == 0);
+    assert_non_null(strstr(f->err, "found unexpected end of stream"));
+}
+
+static void wrong_settings_in_yaml_point_at_themselves(void **state)
+{
+    struct fixture *f = *state;
+    char expected[512];
+
+    write_yaml(f, "level: INFO\n\nlog_dri: /x\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:3:1: unknown setting \"log_dri\" (known: log_dir, level, rotation_size, "
+             "backup_count, socket, max_line_bytes)", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level: INFO\nbackup_count:   many\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:17: backup_count: not a whole number from 0 to 1000", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level:\n  - INFO\n  - DEBUG\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:3: level: expected a single value, not a list or a mapping", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level: INFO\nlevel: DEBUG\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected, "%s:2:1: level is set twice", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "- level\n- INFO\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:1:1: expected a mapping of settings (name: value) at the top level", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "level: INFO\n---\nlevel: DEBUG\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected, "%s:3:1: only one YAML document is allowed", f->path);
+    assert_error(f, expected);
+}
+
+static void an_empty_yaml_file_sets_nothing(void **state)
+{
+    struct fixture *f = *state;
+    write_yaml(f, "# nothing here yet\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.backup_count, 5);
+}
+
+static void a_missing_yaml_file_is_refused(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, "--config", "/nonexistent/ulog.yaml", NULL), CONFIG_ERROR);
+    assert_error(f, "/nonexistent/ulog.yaml: No such file or directory");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(defaults_without_anything, setup, teardown),
+        cmocka_unit_test_setup_teardown(yaml_sets_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(environment_overrides_yaml_and_flags_override_both, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(rotation_size_has_an_alias, setup, teardown),
+        cmocka_unit_test_setup_teardown(empty_variables_count_as_unset, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_environment_values_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_flags_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(help_and_version_end_the_program_successfully, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(broken_yaml_is_refused_with_line_and_column, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(wrong_settings_in_yaml_point_at_themselves, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(an_empty_yaml_file_sets_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(a_missing_yaml_file_is_refused, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
