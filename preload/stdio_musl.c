@@ -9,12 +9,20 @@
  * the hook re-installs itself after every call. The FILE layout is musl's
  * private one (src/internal/stdio_impl.h, stable since 1.1); it is checked
  * (fd 1 and 2 where expected) before anything is changed.
+ *
+ * dprintf/vdprintf format into a FILE of their own that writes with the
+ * same internal writev: they are replaced by a vsnprintf and a write() to
+ * the fd, which the fd hooks capture like any other write.
  */
 #include <features.h> /* says which libc this is */
 #ifndef __GLIBC__
 #include "shim.h"
 
+#include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #include "ulog/wire.h"
 
@@ -63,6 +71,55 @@ static int hook_file(FILE *f, int expected_fd, int which)
     real_write[which] = mf->write;
     mf->write = capturing_write;
     return 1;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+    while (len > 0) {
+        ssize_t n = write(fd, buf, len); /* our hook: captured there */
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            return -1;
+        buf += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+ULOG_EXPORT int vdprintf(int fd, const char *format, va_list ap)
+{
+    char small[1024];
+    char *text = small;
+    va_list again;
+    int len, rc;
+
+    va_copy(again, ap);
+    len = vsnprintf(small, sizeof small, format, ap);
+    if (len >= (int)sizeof small) {
+        text = malloc((size_t)len + 1);
+        if (!text) {
+            va_end(again);
+            errno = ENOMEM;
+            return -1;
+        }
+        vsnprintf(text, (size_t)len + 1, format, again);
+    }
+    va_end(again);
+    rc = len < 0 ? -1 : write_all(fd, text, (size_t)len);
+    if (text != small)
+        free(text);
+    return rc < 0 ? -1 : len;
+}
+
+ULOG_EXPORT int dprintf(int fd, const char *format, ...)
+{
+    va_list ap;
+    int len;
+    va_start(ap, format);
+    len = vdprintf(fd, format, ap);
+    va_end(ap);
+    return len;
 }
 
 uint32_t stdio_hook_install(void)
