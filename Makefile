@@ -139,7 +139,7 @@ test-programs: $(PROGRAMS)
 # pkg-config module or command : Debian package that provides it
 DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:cmocka:libcmocka-dev \
         cmd:pkg-config:pkg-config cmd:cc:gcc cmd:c++:g++ cmd:musl-gcc:musl-tools \
-        cmd:python3:python3 cmd:node:nodejs cmd:valgrind:valgrind
+        cmd:python3:python3 cmd:node:nodejs cmd:valgrind:valgrind cmd:strace:strace
 
 deps:
 	@missing=""; \

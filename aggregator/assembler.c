@@ -32,6 +32,9 @@ struct pending_line {
     uint32_t pid, kernel_pid, tid;
     uint8_t stream;
     unsigned parts; /* pieces already emitted */
+    /* Emitted by the timeout without its newline: if the key's next bytes
+     * are that newline, they end the emitted line and make no record. */
+    bool awaiting_newline;
     struct bytebuf text;
 };
 
@@ -115,8 +118,40 @@ static void release(struct assembler *a, struct pending_line *p)
 /* Emit what `p` holds as the last (or only) piece of its line, and drop it. */
 static void flush_pending(struct assembler *a, struct pending_line *p)
 {
-    emit(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0, false);
+    if (!p->awaiting_newline)
+        emit(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0,
+             false);
     release(a, p);
+}
+
+/* The timeout's flush: the line leaves, its key stays to catch its newline. */
+static void expire_pending(struct assembler *a, struct pending_line *p)
+{
+    emit(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0, false);
+    bytebuf_reset(&p->text, SPARE_KEEP_BYTES);
+    p->parts = 0;
+    p->awaiting_newline = true;
+    list_remove(&p->by_age);
+}
+
+/* Bytes arrived for a key whose last line left by timeout. */
+static struct pending_line *resume(struct assembler *a, struct pending_line *p,
+                                   const struct chunk *c, const unsigned char **s,
+                                   const unsigned char *end)
+{
+    size_t newline = end - *s >= 1 && (*s)[0] == '\n'                       ? 1
+                     : end - *s >= 2 && (*s)[0] == '\r' && (*s)[1] == '\n' ? 2
+                                                                           : 0;
+    p->awaiting_newline = false;
+    if (newline) {
+        *s += newline;
+        release(a, p);
+        return NULL;
+    }
+    p->time_ns = c->time_ns;
+    p->since = a->now();
+    list_add_tail(&a->by_age, &p->by_age);
+    return p;
 }
 
 static struct pending_line *find(const struct line_set *set, const struct chunk *c)
@@ -151,6 +186,7 @@ static struct pending_line *acquire(struct assembler *a, struct line_set *set,
     p->tid = c->tid;
     p->stream = c->stream;
     p->parts = 0;
+    p->awaiting_newline = false;
     p->text.len = 0;
     list_add_tail(&set->pending, &p->in_set);
     list_add_tail(&a->by_age, &p->by_age);
@@ -203,6 +239,8 @@ void assembler_feed(struct assembler *a, struct line_set *set, const struct chun
     const unsigned char *s = c->bytes;
     const unsigned char *end = s + c->len;
 
+    if (p && p->awaiting_newline && s < end)
+        p = resume(a, p, c, &s, end);
     while (s < end) {
         const unsigned char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) {
@@ -251,7 +289,7 @@ void assembler_expire(struct assembler *a)
         struct pending_line *p = LIST_ENTRY(a->by_age.next, struct pending_line, by_age);
         if (now - p->since < a->flush_after_ns)
             break;
-        flush_pending(a, p);
+        expire_pending(a, p);
     }
 }
 

@@ -53,7 +53,7 @@ static char *parent_of(const char *path)
     return must_strndup(path, (size_t)(slash - path));
 }
 
-char *listener_default_path(void)
+char *listener_default_path(char *err, size_t err_size)
 {
     char fallback[sizeof(((struct sockaddr_un *)0)->sun_path)];
     char *dir;
@@ -61,9 +61,15 @@ char *listener_default_path(void)
     if (prepare_directory("/run/ulog", 0755, false) == 0 && access("/run/ulog", W_OK) == 0)
         return must_strdup(ULOG_DEFAULT_SOCKET);
     ulog_fallback_socket(fallback, sizeof fallback);
-    /* The fallback lives in a directory of its own: make it, privately. */
+    /* The fallback lives in a directory of its own: make it, privately, and
+     * refuse one that another user made or can write to. */
     dir = parent_of(fallback);
-    prepare_directory(dir, 0700, true);
+    if (prepare_directory(dir, 0700, true) != 0) {
+        snprintf(err, err_size, "cannot use %s for the socket: %s%s", dir, strerror(errno),
+                 errno == EPERM ? " (not owned by this user, or writable by others)" : "");
+        free(dir);
+        return NULL;
+    }
     free(dir);
     return must_strdup(fallback);
 }

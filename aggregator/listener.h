@@ -26,9 +26,10 @@ struct listener {
 /*
  * The socket path when none was configured: /run/ulog/ulog.sock, or the
  * per-user fallback of include/ulog/paths.h when /run/ulog cannot be made.
- * Returns a malloc'd path.
+ * Returns a malloc'd path, or NULL with the reason in err when the fallback's
+ * directory cannot be trusted.
  */
-char *listener_default_path(void);
+char *listener_default_path(char *err, size_t err_size);
 
 int listener_open(struct listener *l, const char *path, char *err, size_t err_size);
 

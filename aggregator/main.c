@@ -156,8 +156,8 @@ int main(int argc, char **argv)
     struct record_sink sink = {.write = write_record, .ctx = &output, .min_level = config.level};
     selflog_init(&selflog, sink, host);
 
-    socket_path = config.socket ? must_strdup(config.socket) : listener_default_path();
-    if (listener_open(&listener, socket_path, err, sizeof err) != 0) {
+    socket_path = config.socket ? must_strdup(config.socket) : listener_default_path(err, sizeof err);
+    if (!socket_path || listener_open(&listener, socket_path, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
         logfile_close(&logfile);
         free(socket_path);

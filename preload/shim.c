@@ -246,7 +246,7 @@ __attribute__((constructor(101))) static void shim_start(void)
         fdclass_describe(streams, sizeof streams);
         setenv("ULOG_STREAMS", streams, 1); /* for the children, not for us */
     }
-    transport_init(env_size("ULOG_SHIM_BUFFER", 1u << 20), socket_path);
+    transport_init(env_size("ULOG_SHIM_BUFFER", ULOG_SHIM_BUFFER_DEFAULT), socket_path);
     shim_note_capture_mode(ULOG_CAPTURE_FD | stdio_hook_install());
     build_hello();
     pthread_atfork(NULL, NULL, after_fork_child);

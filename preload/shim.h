@@ -18,6 +18,9 @@
 
 #define ULOG_EXPORT __attribute__((visibility("default")))
 #define ULOG_SHIM_VERSION 0x000100u /* 0.1.0 */
+/* Address space only: a process pays in memory for what a burst used, and
+ * gives it back once the burst is delivered (transport.c). */
+#define ULOG_SHIM_BUFFER_DEFAULT (8u << 20)
 
 enum shim_state { SHIM_UNINIT = 0, SHIM_READY, SHIM_DISABLED };
 

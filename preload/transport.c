@@ -64,6 +64,20 @@ static size_t ring_cap, ring_head, ring_tail;
 static _Atomic size_t ring_used;
 static _Atomic uint32_t ring_owner, ring_waiters;
 
+/*
+ * What does not fit is recorded where it was lost: a DROPPED entry in the
+ * ring itself, whose counts grow while the losses go on, so ulogd sees the
+ * gap between the lines that surround it. Ordinary entries always leave
+ * room for one such marker.
+ */
+#define MARKER_SIZE (ULOG_WIRE_HEADER_SIZE + ULOG_WIRE_DROPPED_SIZE)
+#define MARKER_ENTRY (sizeof(uint32_t) + MARKER_SIZE)
+static size_t marker_at; /* offset of the open marker's entry */
+/* Past this many bytes held, the pages are handed back once the ring empties. */
+#define RING_RESIDENT_KEEP (256u << 10)
+static size_t ring_high_water;
+static int marker_open;  /* the ring's newest entry is that marker */
+
 void transport_init(size_t buffer_bytes, const char *socket_path)
 {
     struct rlimit rl;
@@ -240,12 +254,17 @@ static void ring_put(size_t at, const void *src, size_t len)
     memcpy(ring, (const unsigned char *)src + first, len - first);
 }
 
-static int ring_append(const struct iovec *iov, int iovcnt, size_t len)
+static void ring_get(size_t at, void *dst, size_t len)
+{
+    size_t first = ring_cap - at < len ? ring_cap - at : len;
+    memcpy(dst, ring + at, first);
+    memcpy((unsigned char *)dst + first, ring, len - first);
+}
+
+static void ring_store(const struct iovec *iov, int iovcnt, size_t len)
 {
     uint32_t len32 = (uint32_t)len;
     size_t at;
-    if (!ring || ring_cap - atomic_load(&ring_used) < sizeof len32 + len)
-        return 0;
     ring_put(ring_tail, &len32, sizeof len32);
     at = (ring_tail + sizeof len32) % ring_cap;
     for (int i = 0; i < iovcnt; i++) {
@@ -253,8 +272,53 @@ static int ring_append(const struct iovec *iov, int iovcnt, size_t len)
         at = (at + iov[i].iov_len) % ring_cap;
     }
     ring_tail = at;
-    atomic_fetch_add(&ring_used, sizeof len32 + len);
+    if (atomic_fetch_add(&ring_used, sizeof len32 + len) + sizeof len32 + len > ring_high_water)
+        ring_high_water = atomic_load(&ring_used);
+}
+
+/* The ring is empty: start again at its beginning, and give back the memory
+ * a large burst made resident. */
+static void ring_rewind(void)
+{
+    ring_head = ring_tail = 0;
+    marker_open = 0;
+    if (ring_high_water > RING_RESIDENT_KEEP)
+        madvise(ring, ring_cap, MADV_DONTNEED);
+    ring_high_water = 0;
+}
+
+static int ring_append(const struct iovec *iov, int iovcnt, size_t len)
+{
+    if (!ring || ring_cap - atomic_load(&ring_used) < sizeof(uint32_t) + len + MARKER_ENTRY)
+        return 0;
+    ring_store(iov, iovcnt, len);
+    marker_open = 0;
     return 1;
+}
+
+/* A message of `bytes` output bytes did not fit: count it at this place. */
+static void ring_note_drop(size_t bytes)
+{
+    unsigned char marker[MARKER_SIZE];
+    uint64_t messages = 1;
+
+    if (marker_open) {
+        uint64_t counts[2];
+        size_t at = (marker_at + sizeof(uint32_t) + ULOG_WIRE_HEADER_SIZE) % ring_cap;
+        ring_get(at, counts, sizeof counts);
+        counts[0] += 1;
+        counts[1] += bytes;
+        ring_put(at, counts, sizeof counts);
+        return;
+    }
+    if (!ring || ring_cap - atomic_load(&ring_used) < MARKER_ENTRY) {
+        count_drop(bytes);
+        return;
+    }
+    ulog_wire_encode_dropped(marker, sizeof marker, messages, bytes);
+    marker_at = ring_tail;
+    ring_store(&(struct iovec){marker, sizeof marker}, 1, sizeof marker);
+    marker_open = 1;
 }
 
 /* Send the ring's messages in order: 0 once empty, else the errno that stopped it. */
@@ -279,9 +343,12 @@ static int ring_flush(int fd)
         rc = send_iov(fd, iov, iov[1].iov_len ? 2 : 1);
         if (rc != 0)
             return rc;
+        if (marker_open && ring_head == marker_at)
+            marker_open = 0; /* later losses need a marker of their own */
         ring_head = (at + len32) % ring_cap;
-        atomic_fetch_sub(&ring_used, sizeof len32 + len32);
-        /* Room was made: the count of what did not fit goes out first. */
+        if (atomic_fetch_sub(&ring_used, sizeof len32 + len32) == sizeof len32 + len32)
+            ring_rewind();
+        /* Losses the ring could not record in place go out as soon as possible. */
         report_drops(fd);
     }
     return 0;
@@ -318,6 +385,7 @@ void transport_send(const struct iovec *iov, int iovcnt, size_t len)
 {
     int fd = current_fd(0);
     int rc;
+    size_t output_bytes = len > ULOG_WIRE_DATA_PREFIX ? len - ULOG_WIRE_DATA_PREFIX : 0;
 
     if (fd >= 0 && atomic_load_explicit(&ring_used, memory_order_acquire) == 0) {
         rc = send_iov(fd, iov, iovcnt);
@@ -330,7 +398,7 @@ void transport_send(const struct iovec *iov, int iovcnt, size_t len)
     }
 
     if (!ring_lock()) {
-        count_drop(len);
+        count_drop(output_bytes);
         return;
     }
     fd = atomic_load(&sock_fd);
@@ -347,7 +415,7 @@ void transport_send(const struct iovec *iov, int iovcnt, size_t len)
             connection_lost(fd);
     }
     if (!ring_append(iov, iovcnt, len))
-        count_drop(len);
+        ring_note_drop(output_bytes);
     if (atomic_load(&exiting))
         drain_before_exit();
     ring_unlock();
@@ -376,6 +444,7 @@ void transport_after_fork_child(void)
     atomic_store(&ring_owner, 0);
     atomic_store(&ring_waiters, 0);
     ring_head = ring_tail = 0;
+    marker_open = 0;
     atomic_store(&ring_used, 0);
     atomic_store(&dropped_messages, 0);
     atomic_store(&dropped_bytes, 0);

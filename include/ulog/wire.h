@@ -65,7 +65,6 @@ enum ulog_wire_stream {
 /* HELLO capture_mode bits: how the shim is hooked into this process. */
 #define ULOG_CAPTURE_FD 0x01u        /* write/writev/send... interposed */
 #define ULOG_CAPTURE_STDIO_SLOT 0x02u /* glibc _IO_file_jumps write slot */
-#define ULOG_CAPTURE_STDIO_API 0x04u  /* fallback: stdio functions interposed */
 #define ULOG_CAPTURE_MUSL_FILE 0x08u  /* musl FILE write member */
 
 enum ulog_wire_status {

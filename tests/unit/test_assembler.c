@@ -395,6 +395,33 @@ static void many_pending_lines_are_bounded_per_connection(void **state)
     assert_int_equal(f->set.count, 1024);
 }
 
+static void the_newline_of_a_line_flushed_by_timeout_makes_no_record(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t start = fake_now;
+
+    feed(f, "Loading... ");
+    fake_now = start + 250 * MS;
+    assembler_expire(&f->assembler);
+    assert_int_equal(line_count, 1);
+    assert_line(0, "Loading... ", 0, false);
+    feed(f, "");
+    feed(f, "\r\nnext\n");
+    assert_int_equal(line_count, 2);
+    assert_line(1, "next", 0, false);
+    /* Once, not for every newline that follows. */
+    feed(f, "\n");
+    assert_int_equal(line_count, 3);
+    assert_line(2, "", 0, false);
+    /* A key waiting for its newline emits nothing when its connection goes. */
+    feed(f, "tail");
+    fake_now = start + 600 * MS;
+    assembler_expire(&f->assembler);
+    assert_int_equal(line_count, 4);
+    assembler_flush_set(&f->assembler, &f->set);
+    assert_int_equal(line_count, 4);
+}
+
 static void a_chunk_without_bytes_changes_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -428,6 +455,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(disconnect_flushes_what_is_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(many_pending_lines_are_bounded_per_connection, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(the_newline_of_a_line_flushed_by_timeout_makes_no_record,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(a_chunk_without_bytes_changes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

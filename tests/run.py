@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""run.py - the test runner behind `make test` (Python 3 standard library only).
+
+    python3 tests/run.py [-k PATTERN] [-v]
+
+Runs every cmocka binary (build/tests/test_*, then the ASan/UBSan builds in
+build/asan/tests/test_*), counting each test case, then every function named
+test_* in tests/integration/test_*.py. One line per test: "ok NAME",
+"FAIL NAME: reason" or "skip NAME: reason"; the last line is always
+"N passed, N failed" (", N skipped" when some were). Exit status 1 if
+anything failed.
+
+Each integration test gets a fresh temporary directory and a TestContext
+that owns every process it starts; whatever happens, those are killed by pid
+afterwards, and any ulogd still running must exit 0 on SIGTERM and leave
+valid files. Every test has a time limit, so a hang is a failure, never a
+stuck run. A failed test keeps its directory (its ulogd's stderr and logs).
+"""
+
+import argparse
+import fnmatch
+import importlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+INTEGRATION = os.path.join(ROOT, "tests", "integration")
+UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
+             ("asan", os.path.join(ROOT, "build", "asan", "tests")))
+UNIT_TIMEOUT = 300
+TEST_TIMEOUT = 60  # a test may ask for more with a `timeout` attribute
+
+sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
+sys.path.insert(0, INTEGRATION)
+import harness  # noqa: E402
+
+
+class Tally:
+    def __init__(self, verbose):
+        self.verbose = verbose
+        self.passed = self.failed = self.skipped = 0
+
+    def ok(self, name, seconds=None):
+        self.passed += 1
+        print(f"ok {name}" + (f" ({seconds:.1f} s)" if self.verbose and seconds else ""),
+              flush=True)
+
+    def fail(self, name, reason, detail=""):
+        self.failed += 1
+        lines = str(reason).strip().splitlines() or ["(no reason given)"]
+        print(f"FAIL {name}: {lines[0]}", flush=True)
+        extra = lines[1:] + (detail.strip().splitlines() if detail and self.verbose else [])
+        for line in extra[:60]:
+            print(f"    {line}", flush=True)
+
+    def skip(self, name, reason):
+        self.skipped += 1
+        print(f"skip {name}: {reason}", flush=True)
+
+    def summary(self):
+        line = f"{self.passed} passed, {self.failed} failed"
+        return line + (f", {self.skipped} skipped" if self.skipped else "")
+
+
+def matches(name, pattern):
+    if not pattern:
+        return True
+    return pattern in name or fnmatch.fnmatch(name, pattern)
+
+
+# --- cmocka ------------------------------------------------------------------
+
+TAP_RESULT = re.compile(r"^(ok|not ok) (\d+) - (\S+)")
+
+
+def run_unit_binary(tally, flavour, path, pattern):
+    binary = os.path.basename(path)
+    prefix = f"{flavour}/{binary}"
+    env = dict(os.environ, CMOCKA_MESSAGE_OUTPUT="TAP")
+    try:
+        proc = subprocess.run([path], stdin=subprocess.DEVNULL, capture_output=True,
+                              env=env, timeout=UNIT_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        tally.fail(prefix, f"did not finish within {UNIT_TIMEOUT} s")
+        return
+    out = proc.stdout.decode("utf-8", "replace").splitlines()
+    err = proc.stderr.decode("utf-8", "replace")
+    planned, seen, failed_cases = None, 0, 0
+    for i, line in enumerate(out):
+        if line.startswith("1.."):
+            planned = int(line[3:] or 0)
+        m = TAP_RESULT.match(line)
+        if not m:
+            continue
+        seen += 1
+        name = f"{prefix}/{m.group(3)}"
+        if m.group(1) != "ok":
+            failed_cases += 1
+        if not matches(name, pattern):
+            continue
+        if m.group(1) == "ok":
+            tally.ok(name)
+        else:
+            why = [l[2:] for l in out[i + 1:i + 6]
+                   if l.startswith("# ") and not l.startswith(("# ok", "# not ok"))]
+            tally.fail(name, "\n".join(why) or "failed", err)
+    # cmocka exits with the number of failed cases; anything else, or missing
+    # cases, means it crashed (a sanitizer report, a signal, a leak at exit).
+    crashed = planned is None or seen < planned or (proc.returncode != 0 and not failed_cases)
+    if crashed and matches(prefix, pattern):
+        tally.fail(prefix, f"exit status {proc.returncode} after {seen} of {planned} cases\n"
+                   + "\n".join(err.strip().splitlines()[:15]), err)
+
+
+def run_unit_tests(tally, pattern):
+    for flavour, directory in UNIT_DIRS:
+        if not os.path.isdir(directory):
+            continue
+        for name in sorted(os.listdir(directory)):
+            path = os.path.join(directory, name)
+            source = os.path.join(ROOT, "tests", "unit", name + ".c")
+            # Only binaries that still have a source: a stale one proves nothing.
+            if (name.startswith("test_") and "." not in name and os.path.isfile(source)
+                    and os.access(path, os.X_OK)):
+                run_unit_binary(tally, flavour, path, pattern)
+
+
+# --- integration -------------------------------------------------------------
+
+class TestTimeout(Exception):
+    pass
+
+
+def _on_alarm(signum, frame):
+    raise TestTimeout()
+
+
+def collect_integration_tests():
+    tests = []
+    for file in sorted(os.listdir(INTEGRATION)):
+        if not (file.startswith("test_") and file.endswith(".py")):
+            continue
+        module = importlib.import_module(file[:-3])
+        for attr, value in vars(module).items():
+            if attr.startswith("test_") and callable(value):
+                tests.append((f"{module.__name__}.{attr}", value))
+    return tests
+
+
+def scratch_root():
+    """A short base directory: a socket path must fit in 108 bytes."""
+    base = tempfile.gettempdir()
+    return base if len(base) <= 40 else "/tmp"
+
+
+def run_integration_test(tally, name, func):
+    directory = tempfile.mkdtemp(prefix="ulog-test-", dir=scratch_root())
+    ctx = harness.TestContext(name, directory)
+    limit = getattr(func, "timeout", TEST_TIMEOUT)
+    started = time.monotonic()
+    outcome, reason, detail = "ok", "", ""
+    signal.signal(signal.SIGALRM, _on_alarm)
+    signal.alarm(limit)
+    try:
+        func(ctx)
+    except harness.Skip as e:
+        outcome, reason = "skip", str(e)
+    except TestTimeout:
+        outcome, reason = "fail", f"did not finish within {limit} s"
+    except Exception as e:  # noqa: BLE001 - a test failing in any way is a FAIL line
+        outcome, reason = "fail", f"{type(e).__name__}: {e}" if not isinstance(
+            e, AssertionError) else (str(e) or "assertion failed")
+        detail = traceback.format_exc()
+    finally:
+        signal.alarm(0)
+    try:
+        signal.alarm(30)
+        ctx.cleanup()
+    except TestTimeout:
+        if outcome != "fail":
+            outcome, reason = "fail", "cleanup did not finish within 30 s"
+    except Exception as e:  # noqa: BLE001
+        if outcome != "fail":
+            outcome, reason, detail = "fail", f"at the end: {e}", traceback.format_exc()
+    finally:
+        signal.alarm(0)
+    if outcome == "fail":
+        tally.fail(name, f"{reason}\n(kept {directory})", detail)
+        return
+    shutil.rmtree(directory, ignore_errors=True)
+    if outcome == "skip":
+        tally.skip(name, reason)
+    else:
+        tally.ok(name, time.monotonic() - started)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("-k", dest="pattern", help="run only tests whose name contains "
+                                                   "PATTERN (or matches it as a glob)")
+    parser.add_argument("-v", dest="verbose", action="store_true",
+                        help="durations, tracebacks and sanitizer output")
+    args = parser.parse_args()
+    os.chdir(ROOT)
+    tally = Tally(args.verbose)
+    try:
+        run_unit_tests(tally, args.pattern)
+        for name, func in collect_integration_tests():
+            if matches(name, args.pattern):
+                run_integration_test(tally, name, func)
+    except KeyboardInterrupt:
+        print("interrupted", flush=True)
+        tally.failed += 1
+    print(tally.summary(), flush=True)
+    return 1 if tally.failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
