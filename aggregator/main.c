@@ -94,19 +94,21 @@ static char *ulog_command(const char *argv0)
     return command;
 }
 
-static void announce(const char *argv0, const char *log_path, const char *socket_path,
-                     bool socket_configured)
+static void announce(const char *argv0, const char *log_dir, const char *log_path,
+                     const char *socket_path, bool socket_configured)
 {
     char *ulog = ulog_command(argv0);
 
+    /* The first thing a person sees after `make run`: where the log is, how
+     * to put a program under the shim, and how to read what it wrote. */
+    fprintf(stderr, "ulogd: writing %s, listening on %s\n", log_path, socket_path);
     if (socket_configured)
-        fprintf(stderr,
-                "ulogd: writing %s, listening on %s; run a program under it: "
-                "%s run --socket %s -- CMD\n",
-                log_path, socket_path, ulog, socket_path);
+        fprintf(stderr, "ulogd: run a program under it:  %s run --socket %s -- CMD\n", ulog,
+                socket_path);
     else
-        fprintf(stderr, "ulogd: writing %s, listening on %s; run a program under it: %s run -- CMD\n",
-                log_path, socket_path, ulog);
+        fprintf(stderr, "ulogd: run a program under it:  %s run -- CMD\n", ulog);
+    fprintf(stderr, "ulogd: read the unified log:     %s tail -f --log-dir %s\n", ulog,
+            log_dir);
     free(ulog);
 }
 
@@ -185,7 +187,7 @@ int main(int argc, char **argv)
     selflog_emit(&selflog, ULOG_INFO, "ulogd_start", settings,
                  "ulogd %s started: writing %s, listening on %s", ULOG_VERSION, logfile.path,
                  socket_path);
-    announce(argv[0], logfile.path, socket_path, config.socket != NULL);
+    announce(argv[0], config.log_dir, logfile.path, socket_path, config.socket != NULL);
 
     if (server_run(&server) != 0)
         status = 1;
