@@ -65,19 +65,23 @@ static void send_pieces(int stream, const struct iovec *iov, int iovcnt, size_t 
 static void capture_classified(int stream, const struct iovec *iov, int iovcnt, size_t len)
 {
     int saved_errno;
-    if (!shim_ready() || shim_busy || len == 0)
+    if (!shim_ready() || len == 0)
         return;
+    if (shim_busy >= CAPTURE_MAX_DEPTH) {
+        transport_count_drop(len);
+        return;
+    }
     saved_errno = errno;
-    shim_busy = 1;
+    shim_busy++;
     send_pieces(stream, iov, iovcnt, len);
-    shim_busy = 0;
+    shim_busy--;
     errno = saved_errno;
 }
 
 void capture_iov(int fd, const struct iovec *iov, int iovcnt, size_t len)
 {
     int stream;
-    if (!shim_ready() || shim_busy || len == 0)
+    if (!shim_ready() || len == 0)
         return;
     stream = fdclass_stream(fd);
     if (stream)
@@ -105,7 +109,7 @@ void capture_copied(int out_fd, int in_fd, off_t in_offset, size_t len)
     char chunk[4096];
     int stream, saved_errno;
 
-    if (!shim_ready() || shim_busy || len == 0 || in_offset < 0)
+    if (!shim_ready() || len == 0 || in_offset < 0)
         return;
     stream = fdclass_stream(out_fd);
     if (!stream)
@@ -133,7 +137,7 @@ int capture_pipe_peek_begin(int out_fd, int in_fd, size_t len, int peek[2])
 {
     struct stat st;
     int saved_errno;
-    if (!shim_ready() || shim_busy || !fdclass_stream(out_fd))
+    if (!shim_ready() || !fdclass_stream(out_fd))
         return 0;
     saved_errno = errno;
     if (fstat(in_fd, &st) != 0 || !S_ISFIFO(st.st_mode) ||

@@ -111,7 +111,7 @@ static int classify(int fd)
     int saved_errno = errno;
     int class = CLASS_OTHER;
 
-    if (transport_owns_fd(fd))
+    if (link_owns_fd(fd))
         return CLASS_OTHER;
     if (fstat(fd, &st) == 0) {
         /* stdout and stderr are often one terminal or one pipe: the fd

@@ -3,10 +3,12 @@
  *
  * Two reasons to watch them. fdclass.c caches, per fd number, whether it
  * leads to stdout or stderr; any call that closes or replaces a number must
- * make it forget. And the shim's own socket lives among the host's fds: a
- * program that closes "every" fd, or dup2()s onto the shim's number, must see
- * exactly what it would see without the shim (EBADF for a number it never
- * opened) while the shim lets go of that socket and reconnects later.
+ * make it forget (and a dup inherits its source's answer). And the shim's own
+ * socket lives among the host's fds on a number the shim keeps for good
+ * (link.c): a program that closes "every" fd sees exactly what it would see
+ * without the shim (EBADF for that number, success for a range around it)
+ * while the socket stays; a dup2 onto that number moves the socket away
+ * first, and the host gets the number it asked for.
  */
 #include "shim.h"
 
@@ -54,8 +56,7 @@ void hooks_fdtable_resolve(void)
 ULOG_EXPORT int close(int fd)
 {
     int rc;
-    if (transport_disown_fd(fd)) {
-        syscall(SYS_close, fd);
+    if (link_owns_fd(fd)) {
         errno = EBADF; /* the host never opened it */
         return -1;
     }
@@ -75,8 +76,8 @@ ULOG_EXPORT int dup(int oldfd)
 ULOG_EXPORT int dup2(int oldfd, int newfd)
 {
     int fd;
-    if (oldfd != newfd)
-        transport_disown_fd(newfd); /* dup2 closes it for us */
+    if (oldfd != newfd && link_owns_fd(newfd))
+        link_relocate();
     fd = real.dup2 ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup3, oldfd, newfd, 0);
     if (fd >= 0)
         fdclass_copy(oldfd, newfd);
@@ -86,8 +87,8 @@ ULOG_EXPORT int dup2(int oldfd, int newfd)
 ULOG_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
     int fd;
-    if (oldfd != newfd)
-        transport_disown_fd(newfd);
+    if (oldfd != newfd && link_owns_fd(newfd))
+        link_relocate();
     fd = real.dup3 ? real.dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
     if (fd >= 0)
         fdclass_copy(oldfd, newfd);
@@ -139,25 +140,41 @@ ULOG_EXPORT int fcntl64(int fd, int cmd, ...)
     return rc;
 }
 
+static int real_close_range(unsigned int first, unsigned int last, int flags)
+{
+    return real.close_range ? real.close_range(first, last, flags)
+                            : (int)syscall(SYS_close_range, first, last, flags);
+}
+
+/* Close [first, last] but the shim's slot: the two ranges on either side. */
+static int close_range_around_slot(unsigned int first, unsigned int last, int flags)
+{
+    int slot = link_slot();
+    int rc = 0;
+    if (slot < 0 || (unsigned int)slot < first || (unsigned int)slot > last ||
+        (flags & CLOSE_RANGE_CLOEXEC))
+        return real_close_range(first, last, flags);
+    if ((unsigned int)slot > first)
+        rc = real_close_range(first, (unsigned int)slot - 1, flags);
+    if (rc == 0 && (unsigned int)slot < last)
+        rc = real_close_range((unsigned int)slot + 1, last, flags);
+    return rc;
+}
+
 ULOG_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-    int rc;
-    if (!(flags & CLOSE_RANGE_CLOEXEC))
-        transport_disown_range(first, last); /* the real call closes it */
-    rc = real.close_range ? real.close_range(first, last, flags)
-                          : (int)syscall(SYS_close_range, first, last, flags);
+    int rc = close_range_around_slot(first, last, flags);
     if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
         fdclass_forget_range(first, last);
     return rc;
 }
 
+/* glibc's closefrom() calls close_range internally, out of this hook's reach. */
 ULOG_EXPORT void closefrom(int lowfd)
 {
-    transport_disown_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u);
-    if (real.closefrom)
-        real.closefrom(lowfd);
-    else
-        syscall(SYS_close_range, lowfd < 0 ? 0 : lowfd, ~0u, 0);
-    fdclass_forget_range(lowfd < 0 ? 0 : (unsigned int)lowfd, ~0u);
+    unsigned int first = lowfd < 0 ? 0 : (unsigned int)lowfd;
+    if (close_range_around_slot(first, ~0u, 0) != 0 && real.closefrom)
+        real.closefrom(lowfd); /* a kernel without close_range: glibc's own way */
+    fdclass_forget_range(first, ~0u);
 }
 #endif

@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -186,7 +187,7 @@ static void build_hello(void)
     hello.message_len = ulog_wire_encode_hello(hello.message, sizeof hello.message, &h);
 }
 
-static void after_fork_child(void)
+void shim_after_fork_child(void)
 {
     cached_tid = 0;
     if (!shim_ready())
@@ -216,6 +217,24 @@ static size_t env_size(const char *name, size_t fallback)
     return (size_t)n;
 }
 
+/*
+ * ULOG_STDOUT_BUFFER / ULOG_STDERR_BUFFER = line | full | none: what stdbuf(1)
+ * does, so a service whose stdout is a pipe (block-buffered by default) shows
+ * each line as it is written without a code change. Anything else is ignored.
+ */
+static void set_buffering(FILE *stream, const char *variable)
+{
+    const char *mode = getenv(variable);
+    if (!mode)
+        return;
+    if (strcmp(mode, "line") == 0)
+        setvbuf(stream, NULL, _IOLBF, BUFSIZ);
+    else if (strcmp(mode, "full") == 0)
+        setvbuf(stream, NULL, _IOFBF, BUFSIZ);
+    else if (strcmp(mode, "none") == 0)
+        setvbuf(stream, NULL, _IONBF, 0);
+}
+
 __attribute__((constructor(101))) static void shim_start(void)
 {
     int saved_errno = errno;
@@ -224,6 +243,7 @@ __attribute__((constructor(101))) static void shim_start(void)
 
     hooks_fd_resolve();
     hooks_fdtable_resolve();
+    hooks_process_resolve();
     if (env_flag("ULOG_DISABLE")) {
         atomic_store(&ulog_shim_state, SHIM_DISABLED);
         errno = saved_errno;
@@ -248,8 +268,10 @@ __attribute__((constructor(101))) static void shim_start(void)
     }
     transport_init(env_size("ULOG_SHIM_BUFFER", ULOG_SHIM_BUFFER_DEFAULT), socket_path);
     shim_note_capture_mode(ULOG_CAPTURE_FD | stdio_hook_install());
+    set_buffering(stdout, "ULOG_STDOUT_BUFFER");
+    set_buffering(stderr, "ULOG_STDERR_BUFFER");
     build_hello();
-    pthread_atfork(NULL, NULL, after_fork_child);
+    pthread_atfork(NULL, NULL, shim_after_fork_child);
 
     atomic_store_explicit(&ulog_shim_state, SHIM_READY, memory_order_release);
     errno = saved_errno;

@@ -62,11 +62,19 @@ void transport_init(size_t buffer_bytes, const char *socket_path);
 void transport_send(const struct iovec *iov, int iovcnt, size_t len);
 void transport_after_fork_child(void);
 void transport_at_exit(void);
-int transport_owns_fd(int fd);
-/* The host is about to close or replace our socket: stop using it. Returns 1
- * if fd was the shim's socket, which the caller then closes or lets go. */
-int transport_disown_fd(int fd);
-void transport_disown_range(unsigned int first, unsigned int last);
+
+/* link.c: the socket's fd slot, (re)connection with backoff, and the
+ * protection of that fd number against the host (see the file comment). */
+void link_init(const char *socket_path);
+int link_send(int fd, const struct iovec *iov, int iovcnt); /* 0, or the errno */
+int link_fd(int ignore_backoff, unsigned *gen); /* connected slot fd, or -1 */
+void link_lost(unsigned gen);
+unsigned link_enter(void); /* around every use of the slot fd */
+void link_leave(unsigned epoch);
+int link_owns_fd(int fd);
+int link_slot(void);       /* the shim's fd number, or -1 */
+void link_relocate(void);  /* the host is about to dup2 onto the slot */
+void link_after_fork_child(void);
 
 /* stdio_glibc.c / stdio_musl.c: hook the stdio write path. */
 uint32_t stdio_hook_install(void);
@@ -74,13 +82,24 @@ uint32_t stdio_hook_install(void);
 /* hooks_*.c: resolve the real libc functions once, in the constructor. */
 void hooks_fd_resolve(void);
 void hooks_fdtable_resolve(void);
+void hooks_process_resolve(void);
+
+/* shim.c: what a new process does first (fork's atfork handler, clone). */
+void shim_after_fork_child(void);
 
 /*
  * Inside the shim every system call goes through syscall(2), never through
  * write(), close() ... by name: those names resolve to the shim's own hooks.
  */
 
-/* Guard against re-entry (a hook reached from inside the shim itself). */
+/*
+ * How deep this thread is inside capture. A signal handler may write while
+ * its thread is in the middle of a capture: that nested capture is taken
+ * (the transport is re-entrant); only beyond CAPTURE_MAX_DEPTH, which no
+ * real program reaches, is a message counted as dropped instead.
+ */
 extern __thread int shim_busy;
+#define CAPTURE_MAX_DEPTH 4
+void transport_count_drop(size_t output_bytes);
 
 #endif /* ULOG_PRELOAD_SHIM_H */

@@ -1,5 +1,5 @@
 /*
- * transport.c - the shim's one connection to ulogd, and what it holds back.
+ * transport.c - getting each message to ulogd, or holding it back.
  *
  * A message is sent with one sendmsg(MSG_DONTWAIT): the host never waits for
  * ulogd. When the socket is full or ulogd is away, messages go into a bounded
@@ -10,22 +10,19 @@
  * Locking: the fast path (connected, ring empty) takes no lock. The ring has
  * one owner at a time, recorded by thread id, so a signal handler that
  * interrupts its own thread inside the ring sees itself as the owner and
- * counts a drop instead of deadlocking; other threads wait on a futex for a
- * bounded time. Reconnection is attempted by one thread at a time, with
- * exponential backoff, so an absent ulogd costs a clock read per write and
- * a handful of connect() calls per second at most.
+ * counts a drop instead of deadlocking; other threads wait on a futex, while
+ * the owner makes progress, for at most a second (only an owner stuck in a
+ * signal handler of its own would make them wait that long). The socket itself, its fd and its reconnection belong to
+ * link.c; every use of its fd here sits between link_enter and link_leave.
  */
 #include "shim.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
-#include <sys/resource.h>
-#include <sys/socket.h>
 #include <sys/syscall.h>
-#include <sys/un.h>
 #include <unistd.h>
 
 #include "ulog/wire.h"
@@ -36,21 +33,9 @@
 #define FUTEX_WAKE_PRIVATE 129
 #endif
 
-#define BACKOFF_FIRST_NS (10u * 1000000u)
-#define BACKOFF_MAX_NS (500u * 1000000u)
-#define LOCK_WAIT_MAX_NS (50u * 1000000u)
+#define LOCK_WAIT_MAX_NS (1000u * 1000000u)
 #define EXIT_STALL_MS 100
 #define EXIT_DRAIN_MAX_NS (2000ull * 1000000u)
-#define SEND_FLAGS (MSG_DONTWAIT | MSG_NOSIGNAL)
-
-static struct sockaddr_un server;
-static socklen_t server_len;
-static int high_fd_floor;
-
-static _Atomic int sock_fd = -1;
-static _Atomic int connect_busy;
-static _Atomic uint64_t next_connect_ns;
-static uint64_t backoff_ns = BACKOFF_FIRST_NS;
 
 static _Atomic uint64_t dropped_messages, dropped_bytes;
 static _Atomic int exiting;
@@ -80,20 +65,7 @@ static int marker_open;  /* the ring's newest entry is that marker */
 
 void transport_init(size_t buffer_bytes, const char *socket_path)
 {
-    struct rlimit rl;
-    size_t len = strlen(socket_path);
-
-    server.sun_family = AF_UNIX;
-    if (len >= sizeof server.sun_path)
-        len = sizeof server.sun_path - 1; /* connect() will fail; counted as drops */
-    memcpy(server.sun_path, socket_path, len);
-    server_len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + len + 1);
-
-    /* Far from the low numbers a program hands out, as preeny and LTTng do. */
-    high_fd_floor = 512;
-    if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < 1024)
-        high_fd_floor = (int)(rl.rlim_cur / 2);
-
+    link_init(socket_path);
     if (buffer_bytes >= 64) {
         void *p = mmap(NULL, buffer_bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -104,100 +76,15 @@ void transport_init(size_t buffer_bytes, const char *socket_path)
     }
 }
 
-int transport_owns_fd(int fd)
-{
-    return fd >= 0 && fd == atomic_load_explicit(&sock_fd, memory_order_relaxed);
-}
-
 static void count_drop(size_t bytes)
 {
     atomic_fetch_add_explicit(&dropped_messages, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&dropped_bytes, bytes, memory_order_relaxed);
 }
 
-/* 0 when sent, else the errno of the failure. */
-static int send_iov(int fd, const struct iovec *iov, int iovcnt)
+void transport_count_drop(size_t output_bytes)
 {
-    struct msghdr msg = {.msg_iov = (struct iovec *)iov, .msg_iovlen = (size_t)iovcnt};
-    for (;;) {
-        if (syscall(SYS_sendmsg, fd, &msg, SEND_FLAGS) >= 0)
-            return 0;
-        if (errno != EINTR)
-            return errno == EWOULDBLOCK ? EAGAIN : errno;
-    }
-}
-
-static void connection_lost(int fd)
-{
-    int expected = fd;
-    if (atomic_compare_exchange_strong(&sock_fd, &expected, -1))
-        syscall(SYS_close, fd);
-    atomic_store(&next_connect_ns, shim_monotonic_ns() + BACKOFF_FIRST_NS);
-}
-
-int transport_disown_fd(int fd)
-{
-    int expected = fd;
-    return fd >= 0 && atomic_compare_exchange_strong(&sock_fd, &expected, -1);
-}
-
-void transport_disown_range(unsigned int first, unsigned int last)
-{
-    int fd = atomic_load(&sock_fd);
-    if (fd >= 0 && (unsigned int)fd >= first && (unsigned int)fd <= last)
-        transport_disown_fd(fd);
-}
-
-static int open_connection(void)
-{
-    size_t hello_len;
-    const void *hello = shim_hello(&hello_len);
-    struct iovec iov = {(void *)hello, hello_len};
-    int fd = (int)syscall(SYS_socket, AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0)
-        return -1;
-    if (syscall(SYS_connect, fd, &server, server_len) != 0 || hello_len == 0 ||
-        send_iov(fd, &iov, 1) != 0) {
-        syscall(SYS_close, fd);
-        return -1;
-    }
-    if (fd < high_fd_floor) {
-        int high = (int)syscall(SYS_fcntl, fd, F_DUPFD_CLOEXEC, high_fd_floor);
-        if (high >= 0) {
-            syscall(SYS_close, fd);
-            fd = high;
-        }
-    }
-    return fd;
-}
-
-/* The connected fd, connecting first when the backoff allows; -1 if none. */
-static int current_fd(int ignore_backoff)
-{
-    int fd = atomic_load_explicit(&sock_fd, memory_order_acquire);
-    uint64_t now;
-    int expected = 0;
-
-    if (fd >= 0)
-        return fd;
-    now = shim_monotonic_ns();
-    if (!ignore_backoff && now < atomic_load_explicit(&next_connect_ns, memory_order_relaxed))
-        return -1;
-    if (!atomic_compare_exchange_strong(&connect_busy, &expected, 1))
-        return -1;
-    fd = atomic_load(&sock_fd);
-    if (fd < 0) {
-        fd = open_connection();
-        if (fd >= 0) {
-            backoff_ns = BACKOFF_FIRST_NS;
-            atomic_store_explicit(&sock_fd, fd, memory_order_release);
-        } else {
-            atomic_store(&next_connect_ns, now + backoff_ns);
-            backoff_ns = backoff_ns * 2 > BACKOFF_MAX_NS ? BACKOFF_MAX_NS : backoff_ns * 2;
-        }
-    }
-    atomic_store(&connect_busy, 0);
-    return fd;
+    count_drop(output_bytes);
 }
 
 static void report_drops(int fd)
@@ -213,7 +100,7 @@ static void report_drops(int fd)
     if (messages == 0)
         return;
     ulog_wire_encode_dropped(msg, sizeof msg, messages, bytes);
-    if (send_iov(fd, &iov, 1) != 0) {
+    if (link_send(fd, &iov, 1) != 0) {
         atomic_fetch_add(&dropped_messages, messages);
         atomic_fetch_add(&dropped_bytes, bytes);
     }
@@ -321,8 +208,17 @@ static void ring_note_drop(size_t bytes)
     marker_open = 1;
 }
 
-/* Send the ring's messages in order: 0 once empty, else the errno that stopped it. */
-static int ring_flush(int fd)
+/*
+ * Send up to `budget` of the ring's messages in order: 0 once empty,
+ * FLUSH_BUDGET_USED when the budget ran out first, else the errno that stopped
+ * it. The budget keeps the lock's hold short: each writer that finds a
+ * backlog moves a slice of it, instead of one writer moving all of it while
+ * the others wait.
+ */
+#define FLUSH_BUDGET 256
+#define FLUSH_UNBOUNDED SIZE_MAX
+#define FLUSH_BUDGET_USED (-1)
+static int ring_flush(int fd, size_t budget)
 {
     while (atomic_load(&ring_used) > 0) {
         uint32_t len32;
@@ -331,6 +227,8 @@ static int ring_flush(int fd)
         struct iovec iov[2];
         int rc;
 
+        if (budget-- == 0)
+            return FLUSH_BUDGET_USED;
         for (size_t i = 0; i < sizeof raw; i++)
             raw[i] = ring[(ring_head + i) % ring_cap];
         memcpy(&len32, raw, sizeof len32);
@@ -340,7 +238,7 @@ static int ring_flush(int fd)
         iov[0].iov_len = first;
         iov[1].iov_base = ring;
         iov[1].iov_len = len32 - first;
-        rc = send_iov(fd, iov, iov[1].iov_len ? 2 : 1);
+        rc = link_send(fd, iov, iov[1].iov_len ? 2 : 1);
         if (rc != 0)
             return rc;
         if (marker_open && ring_head == marker_at)
@@ -363,15 +261,16 @@ static int ring_flush(int fd)
 static void drain_before_exit(void)
 {
     while (atomic_load(&ring_used) > 0) {
-        int fd = current_fd(1), rc;
+        unsigned gen;
+        int fd = link_fd(1, &gen), rc;
         struct pollfd pfd;
         if (fd < 0 || shim_monotonic_ns() >= exit_deadline_ns)
             return;
-        rc = ring_flush(fd);
+        rc = ring_flush(fd, FLUSH_UNBOUNDED);
         if (rc == 0)
             return;
         if (rc != EAGAIN) {
-            connection_lost(fd);
+            link_lost(gen);
             return;
         }
         pfd.fd = fd;
@@ -381,66 +280,80 @@ static void drain_before_exit(void)
     }
 }
 
-void transport_send(const struct iovec *iov, int iovcnt, size_t len)
+/* 1 when the message left on the fast path: connected, nothing held back. */
+static int send_direct(const struct iovec *iov, int iovcnt)
 {
-    int fd = current_fd(0);
-    int rc;
-    size_t output_bytes = len > ULOG_WIRE_DATA_PREFIX ? len - ULOG_WIRE_DATA_PREFIX : 0;
+    unsigned gen;
+    int fd = link_fd(0, &gen), rc;
 
-    if (fd >= 0 && atomic_load_explicit(&ring_used, memory_order_acquire) == 0) {
-        rc = send_iov(fd, iov, iovcnt);
-        if (rc == 0) {
-            report_drops(fd);
-            return;
-        }
-        if (rc != EAGAIN)
-            connection_lost(fd);
+    if (fd < 0 || atomic_load_explicit(&ring_used, memory_order_acquire) != 0)
+        return 0;
+    rc = link_send(fd, iov, iovcnt);
+    if (rc == 0) {
+        report_drops(fd);
+        return 1;
     }
+    if (rc != EAGAIN)
+        link_lost(gen);
+    return 0;
+}
 
-    if (!ring_lock()) {
-        count_drop(output_bytes);
-        return;
-    }
-    fd = atomic_load(&sock_fd);
+/* Under the ring's lock: what is held goes first, then this message, or it is held. */
+static void send_in_order(const struct iovec *iov, int iovcnt, size_t len, size_t output_bytes)
+{
+    unsigned gen;
+    int fd = link_fd(0, &gen), rc;
+
     if (fd >= 0) {
-        rc = ring_flush(fd);
+        rc = ring_flush(fd, FLUSH_BUDGET);
         if (rc == 0)
-            rc = send_iov(fd, iov, iovcnt);
+            rc = link_send(fd, iov, iovcnt);
         if (rc == 0) {
             report_drops(fd);
-            ring_unlock();
             return;
         }
-        if (rc != EAGAIN)
-            connection_lost(fd);
+        if (rc != EAGAIN && rc != FLUSH_BUDGET_USED)
+            link_lost(gen);
     }
     if (!ring_append(iov, iovcnt, len))
         ring_note_drop(output_bytes);
     if (atomic_load(&exiting))
         drain_before_exit();
-    ring_unlock();
+}
+
+void transport_send(const struct iovec *iov, int iovcnt, size_t len)
+{
+    size_t output_bytes = len > ULOG_WIRE_DATA_PREFIX ? len - ULOG_WIRE_DATA_PREFIX : 0;
+    unsigned epoch = link_enter();
+
+    if (!send_direct(iov, iovcnt)) {
+        if (ring_lock()) {
+            send_in_order(iov, iovcnt, len, output_bytes);
+            ring_unlock();
+        } else {
+            count_drop(output_bytes);
+        }
+    }
+    link_leave(epoch);
 }
 
 void transport_at_exit(void)
 {
+    unsigned epoch = link_enter();
     exit_deadline_ns = shim_monotonic_ns() + EXIT_DRAIN_MAX_NS;
     atomic_store(&exiting, 1);
     if (atomic_load(&ring_used) > 0 && ring_lock()) {
         drain_before_exit();
         ring_unlock();
     }
+    link_leave(epoch);
 }
 
 /* The child inherited the parent's connection and pending messages: both
  * belong to the parent. The child starts clean and introduces itself. */
 void transport_after_fork_child(void)
 {
-    int fd = atomic_exchange(&sock_fd, -1);
-    if (fd >= 0)
-        syscall(SYS_close, fd);
-    atomic_store(&connect_busy, 0);
-    atomic_store(&next_connect_ns, 0);
-    backoff_ns = BACKOFF_FIRST_NS;
+    link_after_fork_child();
     atomic_store(&ring_owner, 0);
     atomic_store(&ring_waiters, 0);
     ring_head = ring_tail = 0;
