@@ -203,9 +203,12 @@ static void unlink_if_ours(struct listener *l)
     l->ino = 0;
 }
 
-void listener_shut(struct listener *l)
+void listener_shut(struct listener *l, bool keep_path)
 {
-    unlink_if_ours(l);
+    if (keep_path)
+        l->ino = 0; /* the path stays, a socket nobody listens on */
+    else
+        unlink_if_ours(l);
     if (l->fd >= 0)
         shutdown(l->fd, SHUT_RD);
 }

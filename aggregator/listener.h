@@ -11,6 +11,8 @@
 #ifndef ULOGD_LISTENER_H
 #define ULOGD_LISTENER_H
 
+#include <stdbool.h>
+
 #include <stddef.h>
 #include <sys/types.h>
 
@@ -43,9 +45,10 @@ int listener_accept(struct listener *l);
 
 /*
  * The start of an orderly stop: no connect() can complete after this, and
- * the path is removed; connections already queued can still be accepted.
+ * the path is removed unless keep_path (then it is left as a socket nobody
+ * listens on); connections already queued can still be accepted.
  */
-void listener_shut(struct listener *l);
+void listener_shut(struct listener *l, bool keep_path);
 
 void listener_close(struct listener *l);
 

@@ -215,7 +215,12 @@ static int housekeeping(struct server *s, uint64_t batch_start)
 /* Everything a shim sent successfully reaches the file; see server.h. */
 static void drain(struct server *s)
 {
-    listener_shut(s->listener);
+    /* SIGTERM is how service managers stop, and restart, ulogd: its socket
+     * path stays, refusing connections, which tells the shims that ulogd is
+     * away rather than absent, so a program ending meanwhile waits a moment
+     * for it (ULOG_EXIT_WAIT_MS). SIGINT is a person at the terminal: the
+     * path goes, and nobody waits. */
+    listener_shut(s->listener, s->stop_signal == SIGTERM);
     accept_connections(s, 0);
     while (!list_empty(&s->connections)) {
         struct connection *c = LIST_ENTRY(s->connections.next, struct connection, link);

@@ -9,6 +9,11 @@
  * first. Children that share the parent's memory (threads, vfork,
  * posix_spawn) are left alone: they are not new processes until they exec,
  * and ulogd attributes what they send by the pid the kernel reports.
+ *
+ * _exit() skips the destructors where the shim delivers what it still holds
+ * (dash, forked children and many daemons end that way): it gets the same
+ * bounded delivery first, unless it is a vfork child, which shares its
+ * parent's memory and must not touch the parent's buffer.
  */
 #include "shim.h"
 
@@ -16,11 +21,17 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 typedef int clone_fn(int (*)(void *), void *, int, void *, ...);
+typedef void exit_fn(int);
 
 static clone_fn *real_clone;
+static exit_fn *real__exit, *real__Exit;
 
 struct clone_start {
     int (*fn)(void *);
@@ -30,6 +41,28 @@ struct clone_start {
 void hooks_process_resolve(void)
 {
     real_clone = (clone_fn *)dlsym(RTLD_NEXT, "clone");
+    real__exit = (exit_fn *)dlsym(RTLD_NEXT, "_exit");
+    real__Exit = (exit_fn *)dlsym(RTLD_NEXT, "_Exit");
+}
+
+static _Noreturn void exit_after_delivery(exit_fn *real, int status)
+{
+    if (shim_ready() && (uint32_t)syscall(SYS_getpid) == shim_pid())
+        transport_at_exit();
+    if (real)
+        real(status);
+    for (;;)
+        syscall(SYS_exit_group, status);
+}
+
+ULOG_EXPORT void _exit(int status)
+{
+    exit_after_delivery(real__exit, status);
+}
+
+ULOG_EXPORT void _Exit(int status)
+{
+    exit_after_delivery(real__Exit, status);
 }
 
 /* Runs in the child, on its own stack, in its own copy of memory. */

@@ -43,6 +43,8 @@ static int high_fd_floor;
 
 static _Atomic int slot_fd = -1; /* the shim's fd number, once it has one */
 static _Atomic int link_up;      /* the slot holds a connection that said HELLO */
+static _Atomic int link_ever_up; /* this process has reached ulogd at least once */
+static _Atomic int refused;      /* the last connect found a socket nobody listens on */
 static _Atomic unsigned link_gen;
 static _Atomic int connect_busy;
 static _Atomic uint64_t next_connect_ns;
@@ -100,6 +102,11 @@ int link_owns_fd(int fd)
     return fd >= 0 && fd == atomic_load_explicit(&slot_fd, memory_order_relaxed);
 }
 
+int link_ulogd_away(void)
+{
+    return atomic_load(&link_ever_up) || atomic_load(&refused);
+}
+
 int link_slot(void)
 {
     return atomic_load(&slot_fd);
@@ -155,9 +162,11 @@ int link_fd(int ignore_backoff, unsigned *gen)
         return -1;
     if (!atomic_load(&link_up)) {
         fd = open_connection();
+        atomic_store(&refused, fd < 0 && (errno == ECONNREFUSED || errno == EAGAIN));
         if (fd >= 0 && install(fd) == 0) {
             backoff_ns = BACKOFF_FIRST_NS;
             atomic_fetch_add(&link_gen, 1);
+            atomic_store(&link_ever_up, 1);
             atomic_store_explicit(&link_up, 1, memory_order_release);
         } else {
             atomic_store(&next_connect_ns, now + backoff_ns);
@@ -219,6 +228,7 @@ void link_after_fork_child(void)
         }
     }
     atomic_store(&link_up, 0);
+    atomic_store(&link_ever_up, 0);
     atomic_store(&connect_busy, 0);
     atomic_store(&next_connect_ns, 0);
     atomic_store(&slot_users[0], 0);

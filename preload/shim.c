@@ -28,6 +28,7 @@ _Atomic int ulog_shim_state = SHIM_UNINIT;
 __thread int shim_busy;
 
 static __thread uint32_t cached_tid;
+static uint32_t hello_pid;
 static _Atomic uint32_t capture_mode;
 
 /* Everything the HELLO says, kept so a forked child can rebuild it. */
@@ -49,6 +50,11 @@ uint32_t shim_tid(void)
     if (!cached_tid)
         cached_tid = (uint32_t)syscall(SYS_gettid);
     return cached_tid;
+}
+
+uint32_t shim_pid(void)
+{
+    return hello_pid;
 }
 
 uint64_t shim_realtime_ns(void)
@@ -171,7 +177,7 @@ static void guess_container(void)
 static void build_hello(void)
 {
     struct ulog_wire_hello h = {
-        .pid = (uint32_t)syscall(SYS_getpid),
+        .pid = hello_pid = (uint32_t)syscall(SYS_getpid),
         .ppid = (uint32_t)syscall(SYS_getppid),
         .uid = (uint32_t)syscall(SYS_getuid),
         .shim_version = ULOG_SHIM_VERSION,
@@ -266,7 +272,8 @@ __attribute__((constructor(101))) static void shim_start(void)
         fdclass_describe(streams, sizeof streams);
         setenv("ULOG_STREAMS", streams, 1); /* for the children, not for us */
     }
-    transport_init(env_size("ULOG_SHIM_BUFFER", ULOG_SHIM_BUFFER_DEFAULT), socket_path);
+    transport_init(env_size("ULOG_SHIM_BUFFER", ULOG_SHIM_BUFFER_DEFAULT), socket_path,
+                   (unsigned)env_size("ULOG_EXIT_WAIT_MS", 1000));
     shim_note_capture_mode(ULOG_CAPTURE_FD | stdio_hook_install());
     set_buffering(stdout, "ULOG_STDOUT_BUFFER");
     set_buffering(stderr, "ULOG_STDERR_BUFFER");

@@ -34,6 +34,7 @@ static inline int shim_ready(void)
 const void *shim_hello(size_t *len);
 void shim_note_capture_mode(uint32_t bit);
 uint32_t shim_tid(void);
+uint32_t shim_pid(void); /* as the HELLO says: this process, not a vfork child */
 uint64_t shim_realtime_ns(void);
 uint64_t shim_monotonic_ns(void);
 
@@ -58,7 +59,7 @@ int capture_pipe_peek_begin(int out_fd, int in_fd, size_t len, int peek[2]);
 void capture_pipe_peek_end(int out_fd, int peek[2], ssize_t moved);
 
 /* transport.c: the connection to ulogd, the pending buffer, drop counts. */
-void transport_init(size_t buffer_bytes, const char *socket_path);
+void transport_init(size_t buffer_bytes, const char *socket_path, unsigned exit_wait_ms);
 void transport_send(const struct iovec *iov, int iovcnt, size_t len);
 void transport_after_fork_child(void);
 void transport_at_exit(void);
@@ -73,6 +74,9 @@ unsigned link_enter(void); /* around every use of the slot fd */
 void link_leave(unsigned epoch);
 int link_owns_fd(int fd);
 int link_slot(void);       /* the shim's fd number, or -1 */
+/* ulogd is away (reached before, or its socket is there but refusing: a
+ * restart) rather than absent (no socket at all). */
+int link_ulogd_away(void);
 void link_relocate(void);  /* the host is about to dup2 onto the slot */
 void link_after_fork_child(void);
 

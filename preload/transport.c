@@ -19,6 +19,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -39,7 +40,7 @@
 
 static _Atomic uint64_t dropped_messages, dropped_bytes;
 static _Atomic int exiting;
-static uint64_t exit_deadline_ns;
+static uint64_t exit_deadline_ns, exit_reconnect_ns, exit_reconnect_deadline_ns;
 
 /* The pending ring: entries are a u32 length then the message, both of
  * which may wrap around the end. head/tail are guarded by ring_owner;
@@ -63,9 +64,10 @@ static size_t marker_at; /* offset of the open marker's entry */
 static size_t ring_high_water;
 static int marker_open;  /* the ring's newest entry is that marker */
 
-void transport_init(size_t buffer_bytes, const char *socket_path)
+void transport_init(size_t buffer_bytes, const char *socket_path, unsigned exit_wait_ms)
 {
     link_init(socket_path);
+    exit_reconnect_ns = (uint64_t)exit_wait_ms * 1000000u;
     if (buffer_bytes >= 64) {
         void *p = mmap(NULL, buffer_bytes, PROT_READ | PROT_WRITE,
                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
@@ -106,7 +108,9 @@ static void report_drops(int fd)
     }
 }
 
-static int ring_lock(void)
+enum lock_result { LOCK_TAKEN, LOCK_HELD_BY_THIS_THREAD, LOCK_TIMED_OUT };
+
+static enum lock_result ring_lock(void)
 {
     uint32_t self = shim_tid();
     uint64_t deadline = 0;
@@ -114,21 +118,99 @@ static int ring_lock(void)
         uint32_t owner = 0;
         struct timespec pause = {0, 1000000};
         if (atomic_compare_exchange_strong(&ring_owner, &owner, self))
-            return 1;
+            return LOCK_TAKEN;
         if (owner == self)
-            return 0; /* a signal handler interrupted this very thread in here */
+            return LOCK_HELD_BY_THIS_THREAD; /* a signal handler interrupted it in here */
         if (!deadline)
             deadline = shim_monotonic_ns() + LOCK_WAIT_MAX_NS;
         else if (shim_monotonic_ns() > deadline)
-            return 0;
+            return LOCK_TIMED_OUT;
         atomic_fetch_add(&ring_waiters, 1);
         syscall(SYS_futex, &ring_owner, FUTEX_WAIT_PRIVATE, owner, &pause, NULL, 0);
         atomic_fetch_sub(&ring_waiters, 1);
     }
 }
 
+/*
+ * A signal handler that writes while its own thread holds the ring cannot
+ * wait for the lock (it would wait for itself) nor touch the ring (it is
+ * half-changed). Its messages go into a small stash of its thread's own,
+ * which the thread moves into the ring while it still holds the lock, or
+ * with its next message. The stash is only ever changed with this thread's
+ * signals blocked (two system calls, on a path that storms of signals alone
+ * take), so handlers nested in handlers cannot tear it. Only a full stash
+ * counts a drop.
+ */
+#define STASH_BYTES 4096
+static __thread struct {
+    size_t used;
+    unsigned char bytes[STASH_BYTES];
+} stash;
+
+/* The kernel's sigset_t: 64 signals on every Linux this shim builds for. */
+static void block_signals(uint64_t *saved)
+{
+    uint64_t all = ~(uint64_t)0;
+    syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, saved, sizeof all);
+}
+
+static void restore_signals(const uint64_t *saved)
+{
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, saved, NULL, sizeof *saved);
+}
+
+static void stash_put(const struct iovec *iov, int iovcnt, size_t len, size_t output_bytes)
+{
+    uint32_t len32 = (uint32_t)len;
+    uint64_t saved;
+    size_t at;
+
+    block_signals(&saved);
+    if (STASH_BYTES - stash.used < sizeof len32 + len) {
+        restore_signals(&saved);
+        count_drop(output_bytes);
+        return;
+    }
+    at = stash.used;
+    memcpy(stash.bytes + at, &len32, sizeof len32);
+    at += sizeof len32;
+    for (int i = 0; i < iovcnt; i++) {
+        memcpy(stash.bytes + at, iov[i].iov_base, iov[i].iov_len);
+        at += iov[i].iov_len;
+    }
+    stash.used = at;
+    restore_signals(&saved);
+}
+
+static void ring_note_drop(size_t bytes);
+static int ring_append(const struct iovec *iov, int iovcnt, size_t len);
+
+/* With the lock held: this thread's stashed messages join the ring's tail. */
+static void stash_move(void)
+{
+    uint64_t saved;
+    size_t at = 0;
+
+    if (stash.used == 0)
+        return;
+    block_signals(&saved);
+    while (at < stash.used) {
+        uint32_t len32;
+        struct iovec iov;
+        memcpy(&len32, stash.bytes + at, sizeof len32);
+        iov.iov_base = stash.bytes + at + sizeof len32;
+        iov.iov_len = len32;
+        if (!ring_append(&iov, 1, len32))
+            ring_note_drop(len32 > ULOG_WIRE_DATA_PREFIX ? len32 - ULOG_WIRE_DATA_PREFIX : 0);
+        at += sizeof len32 + len32;
+    }
+    stash.used = 0;
+    restore_signals(&saved);
+}
+
 static void ring_unlock(void)
 {
+    stash_move();
     atomic_store(&ring_owner, 0);
     if (atomic_load(&ring_waiters))
         syscall(SYS_futex, &ring_owner, FUTEX_WAKE_PRIVATE, 1, NULL, NULL, 0);
@@ -215,7 +297,7 @@ static void ring_note_drop(size_t bytes)
  * backlog moves a slice of it, instead of one writer moving all of it while
  * the others wait.
  */
-#define FLUSH_BUDGET 256
+#define FLUSH_BUDGET 64
 #define FLUSH_UNBOUNDED SIZE_MAX
 #define FLUSH_BUDGET_USED (-1)
 static int ring_flush(int fd, size_t budget)
@@ -229,6 +311,9 @@ static int ring_flush(int fd, size_t budget)
 
         if (budget-- == 0)
             return FLUSH_BUDGET_USED;
+        /* Handlers of this thread may have stashed while it sends: keep the
+         * stash small by taking it in as the ring drains. */
+        stash_move();
         for (size_t i = 0; i < sizeof raw; i++)
             raw[i] = ring[(ring_head + i) % ring_cap];
         memcpy(&len32, raw, sizeof len32);
@@ -256,7 +341,10 @@ static int ring_flush(int fd, size_t budget)
  * At exit only: deliver what the ring holds while ulogd keeps taking it. A
  * ulogd that accepts nothing for EXIT_STALL_MS, or an exit that has already
  * waited EXIT_DRAIN_MAX_NS in all, ends the wait: a live but busy ulogd gets
- * everything, an absent or stuck one costs the host a moment at most.
+ * everything, a stuck one costs the host a moment at most. A ulogd that is
+ * away (this process reached it before, or its socket is there but refuses:
+ * ulogd leaves it so when stopped by SIGTERM) is given ULOG_EXIT_WAIT_MS to
+ * come back. Where there is no socket at all, nobody waits.
  */
 static void drain_before_exit(void)
 {
@@ -264,8 +352,17 @@ static void drain_before_exit(void)
         unsigned gen;
         int fd = link_fd(1, &gen), rc;
         struct pollfd pfd;
-        if (fd < 0 || shim_monotonic_ns() >= exit_deadline_ns)
+        uint64_t now = shim_monotonic_ns();
+        if (fd < 0) {
+            struct timespec pause = {0, 20 * 1000000};
+            if (!link_ulogd_away() || now >= exit_reconnect_deadline_ns)
+                return;
+            syscall(SYS_nanosleep, &pause, NULL);
+            continue;
+        }
+        if (now >= exit_deadline_ns)
             return;
+        stash_move();
         rc = ring_flush(fd, FLUSH_UNBOUNDED);
         if (rc == 0)
             return;
@@ -326,12 +423,20 @@ void transport_send(const struct iovec *iov, int iovcnt, size_t len)
     size_t output_bytes = len > ULOG_WIRE_DATA_PREFIX ? len - ULOG_WIRE_DATA_PREFIX : 0;
     unsigned epoch = link_enter();
 
-    if (!send_direct(iov, iovcnt)) {
-        if (ring_lock()) {
+    /* A stash of this thread's must reach the ring before anything newer. */
+    if (stash.used != 0 || !send_direct(iov, iovcnt)) {
+        switch (ring_lock()) {
+        case LOCK_TAKEN:
+            stash_move();
             send_in_order(iov, iovcnt, len, output_bytes);
             ring_unlock();
-        } else {
+            break;
+        case LOCK_HELD_BY_THIS_THREAD:
+            stash_put(iov, iovcnt, len, output_bytes);
+            break;
+        case LOCK_TIMED_OUT:
             count_drop(output_bytes);
+            break;
         }
     }
     link_leave(epoch);
@@ -341,8 +446,10 @@ void transport_at_exit(void)
 {
     unsigned epoch = link_enter();
     exit_deadline_ns = shim_monotonic_ns() + EXIT_DRAIN_MAX_NS;
+    exit_reconnect_deadline_ns = shim_monotonic_ns() + exit_reconnect_ns;
     atomic_store(&exiting, 1);
-    if (atomic_load(&ring_used) > 0 && ring_lock()) {
+    if ((atomic_load(&ring_used) > 0 || stash.used > 0) && ring_lock() == LOCK_TAKEN) {
+        stash_move();
         drain_before_exit();
         ring_unlock();
     }
@@ -354,6 +461,7 @@ void transport_at_exit(void)
 void transport_after_fork_child(void)
 {
     link_after_fork_child();
+    stash.used = 0;
     atomic_store(&ring_owner, 0);
     atomic_store(&ring_waiters, 0);
     ring_head = ring_tail = 0;
