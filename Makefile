@@ -135,17 +135,37 @@ $(BUILD)/tests/programs/%: tests/programs/%.cpp
 
 test-programs: $(PROGRAMS)
 
+# --- bench ------------------------------------------------------------------
+# make bench: build the benchmark programs (bench/*.c, plain -O2 like a host
+# program) and the artefacts, then run bench/run_shim_cost.py, which runs
+# them with and without the shim and rewrites docs/BENCHMARKS.md (~1 minute).
+BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+$(BUILD)/bench/%: bench/%.c
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
+
+.PHONY: bench
+bench: deps
+	@$(MAKE) --no-print-directory all $(BENCH_BIN)
+	@python3 bench/run_shim_cost.py
+
 # --- set-up -----------------------------------------------------------------
 # pkg-config module or command : Debian package that provides it
 DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:cmocka:libcmocka-dev \
         cmd:pkg-config:pkg-config cmd:cc:gcc cmd:c++:g++ cmd:musl-gcc:musl-tools \
         cmd:python3:python3 cmd:node:nodejs cmd:valgrind:valgrind cmd:strace:strace
+# Real programs' own test suites, run bare and under the shim (tests/compat/):
+# checked by a file they install (file:PATH:package).
+DEPS += file:/usr/lib/python3.11/test/test_subprocess.py:libpython3.11-testsuite \
+        file:/usr/libexec/installed-tests/glib/spawn-test:libglib2.0-tests
 
 deps:
 	@missing=""; \
 	for d in $(DEPS); do \
 	    kind=$${d%%:*}; rest=$${d#*:}; name=$${rest%%:*}; pkg=$${rest#*:}; \
 	    if [ "$$kind" = pc ]; then $(PKG_CONFIG) --exists "$$name" 2>/dev/null || missing="$$missing $$pkg"; \
+	    elif [ "$$kind" = file ]; then [ -e "$$name" ] || missing="$$missing $$pkg"; \
 	    else command -v "$$name" >/dev/null 2>&1 || missing="$$missing $$pkg"; fi; \
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
@@ -157,6 +177,12 @@ deps:
 	    echo "make deps: missing Debian packages:$$missing"; \
 	    echo "run:  sudo apt-get install -y$$missing"; exit 1; \
 	fi
+
+# --- runtimes (tests/integration/test_runtimes_more.py) ---------------------
+# Go, to prove what the shim cannot see: Go makes its system calls itself,
+# static or cgo. About 80 MB to download, 450 MB installed. rustc and javac
+# come with the machine; each test is skipped where its toolchain is absent.
+DEPS += cmd:go:golang-go
 
 run: deps
 	@$(MAKE) --no-print-directory all
