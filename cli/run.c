@@ -11,6 +11,13 @@
  * The shim's path is always absolute: a relative LD_PRELOAD breaks in any
  * child that changes directory, and ld.so then writes its complaint into
  * the program's stderr.
+ *
+ * Before the exec, runcheck.c looks at COMMAND's file. When the shim cannot
+ * be loaded into it (static, set-ID, another architecture), ulog run says
+ * so, once, on its own stderr, since nothing else would: the program runs
+ * exactly as it would, its output simply never reaches all.log. When its
+ * loader is musl's, it gets libulog-musl.so (and a glibc program
+ * libulog.so): the other flavour would stop it from starting at all.
  */
 #include "run.h"
 
@@ -26,15 +33,17 @@
 #include <unistd.h>
 
 #include "commands.h"
+#include "runcheck.h"
 #include "ulog/paths.h"
 
 #define EXIT_RUN_FAILED 125
 #define EXIT_CANNOT_EXECUTE 126
 #define EXIT_NOT_FOUND 127
+#define MUSL_SHIM_FILE_NAME "libulog-musl.so"
 
 void cmd_run_usage(FILE *out)
 {
-    fputs("Usage: ulog run [--service NAME] [--socket PATH] [--] COMMAND [ARG]...\n"
+    fputs("Usage: ulog run [-q] [--service NAME] [--socket PATH] [--] COMMAND [ARG]...\n"
           "\n"
           "Run COMMAND with libulog.so preloaded, so that what it and its children\n"
           "write to stdout and stderr also reaches ulogd, tagged, in all.log.\n"
@@ -45,10 +54,13 @@ void cmd_run_usage(FILE *out)
           "      --socket PATH   ulogd's socket (default: $ULOG_SOCKET, else\n"
           "                      " ULOG_DEFAULT_SOCKET " if it exists, else the\n"
           "                      non-root fallback if that exists)\n"
+          "  -q, --quiet         no warning when COMMAND is one the shim cannot be\n"
+          "                      loaded into (statically linked, set-user-ID ...)\n"
           "  -h, --help          show this help\n"
           "\n"
           "libulog.so is taken from $ULOG_PRELOAD_LIB, else from the directory of the\n"
           "ulog program, else from ../lib/ulog beside it, else from " ULOG_LIBDIR ".\n"
+          "A program whose loader is musl's gets libulog-musl.so from the same place.\n"
           "\n"
           "Exit status: COMMAND's own; 125 if ulog run fails, 126 if COMMAND cannot\n"
           "be executed, 127 if it is not found.\n",
@@ -168,12 +180,14 @@ int run_pick_socket(char *out, size_t size, const char *flag, const char *env,
 }
 
 /* 0 to go on, -1 after --help, or EXIT_USAGE. */
-static int parse_options(int argc, char **argv, const char **service, const char **socket_path)
+static int parse_options(int argc, char **argv, const char **service, const char **socket_path,
+                         bool *quiet)
 {
     enum { OPT_SERVICE = 256, OPT_SOCKET };
     static const struct option longopts[] = {
         {"service", required_argument, NULL, OPT_SERVICE},
         {"socket", required_argument, NULL, OPT_SOCKET},
+        {"quiet", no_argument, NULL, 'q'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -181,13 +195,16 @@ static int parse_options(int argc, char **argv, const char **service, const char
 
     optind = 0; /* glibc: start afresh, whoever parsed before */
     /* "+": the first word that is not an option is COMMAND; its options are its own. */
-    while ((c = getopt_long(argc, argv, "+h", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, "+hq", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_SERVICE:
             *service = optarg;
             break;
         case OPT_SOCKET:
             *socket_path = optarg;
+            break;
+        case 'q':
+            *quiet = true;
             break;
         case 'h':
             cmd_run_usage(stdout);
@@ -209,12 +226,64 @@ static int parse_options(int argc, char **argv, const char **service, const char
     return EXIT_USAGE;
 }
 
+/* The shim `rc`'s loader can load into `shim`: glibc's loader cannot load
+ * the musl shim nor musl's the glibc one (the program would not start), so
+ * the other flavour is taken from beside it. false when it is not there. */
+static bool match_flavour(char *shim, const struct runcheck *rc)
+{
+    const char *base = strrchr(shim, '/') + 1; /* shim is an absolute path */
+    bool musl_program = runcheck_wants_musl(rc);
+    bool musl_shim = strcmp(base, MUSL_SHIM_FILE_NAME) == 0;
+    char sibling[PATH_MAX], resolved[PATH_MAX];
+
+    if (rc->loader != RUNCHECK_DYNAMIC || musl_program == musl_shim)
+        return true;
+    if ((size_t)snprintf(sibling, sizeof sibling, "%.*s/%s", (int)(base - 1 - shim), shim,
+                         musl_program ? MUSL_SHIM_FILE_NAME : SHIM_FILE_NAME) >= sizeof sibling ||
+        !is_regular_file(sibling) || !realpath(sibling, resolved))
+        return false;
+    memcpy(shim, resolved, strlen(resolved) + 1);
+    return true;
+}
+
+static void warn_no_flavour(const char *shim, const struct runcheck *rc)
+{
+    bool musl = runcheck_wants_musl(rc);
+    fprintf(stderr,
+            "ulog run: warning: %s%s%s is linked against %s (its loader is %s), and %s is"
+            " built for %s: it would stop the program from starting. No %s is beside it, so"
+            " the program runs without the shim and nothing it writes will reach all.log."
+            " Build it (%s) or set ULOG_PRELOAD_LIB to it. -q silences this warning.\n",
+            rc->file, rc->scripts ? ", a script run by " : "", rc->scripts ? rc->runs : "",
+            musl ? "musl" : "glibc", rc->interp, shim, musl ? "glibc" : "musl",
+            musl ? MUSL_SHIM_FILE_NAME : SHIM_FILE_NAME,
+            musl ? "make, with musl-gcc installed" : "make");
+}
+
+/* LD_PRELOAD for a program that runs without the shim: what was there,
+ * without any shim; unset when nothing is left. */
+static int preload_without_shim(const char *existing)
+{
+    char *value = run_preload_value("", existing);
+    int rc;
+
+    if (!value)
+        return -1;
+    rc = value[strspn(value, " ")] ? setenv("LD_PRELOAD", value + strspn(value, " "), 1)
+                                   : unsetenv("LD_PRELOAD");
+    free(value);
+    return rc;
+}
+
 int cmd_run(int argc, char **argv)
 {
     const char *service = NULL, *socket_flag = NULL, *override = getenv("ULOG_PRELOAD_LIB");
     char shim[PATH_MAX], program[PATH_MAX], socket_path[PATH_MAX], fallback[PATH_MAX];
+    char warning[4096];
     char *preload;
-    int rc = parse_options(argc, argv, &service, &socket_flag), err;
+    bool quiet = false, with_shim;
+    struct runcheck check;
+    int rc = parse_options(argc, argv, &service, &socket_flag, &quiet), err;
 
     if (rc)
         return rc < 0 ? 0 : rc;
@@ -239,17 +308,34 @@ int cmd_run(int argc, char **argv)
         fprintf(stderr, "ulog run: socket path: %s\n", strerror(errno));
         return EXIT_RUN_FAILED;
     }
-    if (!(preload = run_preload_value(shim, getenv("LD_PRELOAD")))) {
+
+    runcheck_inspect(&check, argv[optind], getenv("PATH"));
+    if (!(with_shim = match_flavour(shim, &check)) && !quiet)
+        warn_no_flavour(shim, &check);
+    if (!quiet && with_shim && runcheck_warning(warning, sizeof warning, &check, argv[optind]))
+        fputs(warning, stderr);
+
+    if (!with_shim) {
+        if (preload_without_shim(getenv("LD_PRELOAD")) < 0) {
+            perror("ulog run");
+            return EXIT_RUN_FAILED;
+        }
+    } else if (!(preload = run_preload_value(shim, getenv("LD_PRELOAD")))) {
         perror("ulog run");
         return EXIT_RUN_FAILED;
+    } else {
+        err = setenv("LD_PRELOAD", preload, 1);
+        free(preload);
+        if (err < 0) {
+            perror("ulog run");
+            return EXIT_RUN_FAILED;
+        }
     }
-    if (setenv("LD_PRELOAD", preload, 1) < 0 || setenv("ULOG_SOCKET", socket_path, 1) < 0 ||
+    if (setenv("ULOG_SOCKET", socket_path, 1) < 0 ||
         (service && setenv("ULOG_SERVICE", service, 1) < 0)) {
         perror("ulog run");
-        free(preload);
         return EXIT_RUN_FAILED;
     }
-    free(preload);
     /* CMD starts a new tree: its own stdout and stderr are the ones to capture,
      * not those of a captured process that happened to call `ulog run`. */
     unsetenv("ULOG_STREAMS");
