@@ -146,23 +146,33 @@ $(BUILD)/bench/%: bench/%.c
 	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
 
 .PHONY: bench
-bench: deps
+bench: deps-test
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@python3 bench/run_shim_cost.py
 
 # --- set-up -----------------------------------------------------------------
-# pkg-config module or command : Debian package that provides it
-DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:cmocka:libcmocka-dev \
-        cmd:pkg-config:pkg-config cmd:cc:gcc cmd:c++:g++ cmd:musl-gcc:musl-tools \
-        cmd:python3:python3 cmd:node:nodejs cmd:valgrind:valgrind cmd:strace:strace
-# Real programs' own test suites, run bare and under the shim (tests/compat/):
-# checked by a file they install (file:PATH:package).
-DEPS += file:/usr/lib/python3.11/test/test_subprocess.py:libpython3.11-testsuite \
+# KIND:NAME:PACKAGE - a pkg-config module (pc), a command on PATH (cmd) or a
+# file (file) that is missing unless the Debian PACKAGE is installed.
+# What `make` and `make run` need:
+DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev \
+        cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
+# What `make test` needs on top:
+TEST_DEPS := pc:cmocka:libcmocka-dev cmd:c++:g++ cmd:python3:python3 cmd:node:nodejs \
+        cmd:valgrind:valgrind cmd:strace:strace
+# Real programs' own test suites, run bare and under the shim (tests/compat/).
+TEST_DEPS += file:/usr/lib/python3.11/test/test_subprocess.py:libpython3.11-testsuite \
         file:/usr/libexec/installed-tests/glib/spawn-test:libglib2.0-tests
+# Go, to prove what the shim cannot see (tests/integration/test_runtimes_more.py):
+# Go makes its system calls itself, static or cgo. About 80 MB to download,
+# 450 MB installed. rustc and javac come with the machine; each of those tests
+# is skipped where its toolchain is absent.
+TEST_DEPS += cmd:go:golang-go
 
-deps:
+# $(call install_missing,LIST): apt-get install what LIST lacks (as root), or
+# print the command and fail.
+define install_missing
 	@missing=""; \
-	for d in $(DEPS); do \
+	for d in $(1); do \
 	    kind=$${d%%:*}; rest=$${d#*:}; name=$${rest%%:*}; pkg=$${rest#*:}; \
 	    if [ "$$kind" = pc ]; then $(PKG_CONFIG) --exists "$$name" 2>/dev/null || missing="$$missing $$pkg"; \
 	    elif [ "$$kind" = file ]; then [ -e "$$name" ] || missing="$$missing $$pkg"; \
@@ -170,26 +180,28 @@ deps:
 	done; \
 	if [ -z "$$missing" ]; then exit 0; fi; \
 	if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
-	    echo "make deps: installing$$missing"; \
+	    echo "make: installing$$missing"; \
 	    export DEBIAN_FRONTEND=noninteractive; \
 	    apt-get update -qq && apt-get install -y -qq --no-install-recommends $$missing; \
 	else \
-	    echo "make deps: missing Debian packages:$$missing"; \
+	    echo "make: missing Debian packages:$$missing"; \
 	    echo "run:  sudo apt-get install -y$$missing"; exit 1; \
 	fi
+endef
 
-# --- runtimes (tests/integration/test_runtimes_more.py) ---------------------
-# Go, to prove what the shim cannot see: Go makes its system calls itself,
-# static or cgo. About 80 MB to download, 450 MB installed. rustc and javac
-# come with the machine; each test is skipped where its toolchain is absent.
-DEPS += cmd:go:golang-go
+.PHONY: deps deps-test
+deps:
+	$(call install_missing,$(DEPS))
+
+deps-test:
+	$(call install_missing,$(DEPS) $(TEST_DEPS))
 
 run: deps
 	@$(MAKE) --no-print-directory all
 	@mkdir -p logs
 	@exec $(BUILD)/ulogd --log-dir logs
 
-test: deps
+test: deps-test
 	@$(MAKE) --no-print-directory all unit-tests test-programs
 	@python3 tests/run.py
 
