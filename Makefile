@@ -150,6 +150,15 @@ bench: deps-test
 	@$(MAKE) --no-print-directory all $(BENCH_BIN)
 	@python3 bench/run_shim_cost.py
 
+# --- compatibility: real programs' own test suites --------------------------
+# make test-compat: CPython's and GLib's own tests, bare and under the shim,
+# compared case by case (tests/compat/run_compat.py, about 3 minutes).
+# `make test` runs them too, through tests/run.py.
+.PHONY: test-compat
+test-compat: deps-test
+	@$(MAKE) --no-print-directory all
+	@python3 tests/compat/run_compat.py
+
 # --- set-up -----------------------------------------------------------------
 # KIND:NAME:PACKAGE - a pkg-config module (pc), a command on PATH (cmd) or a
 # file (file) that is missing unless the Debian PACKAGE is installed.

@@ -162,6 +162,12 @@ void fdclass_copy(int from, int to)
                           memory_order_relaxed);
 }
 
+int fdclass_known(int fd)
+{
+    return fd >= 0 && fd < FDCLASS_CACHED &&
+           atomic_load_explicit(&fd_class[fd], memory_order_relaxed) != CLASS_UNKNOWN;
+}
+
 void fdclass_forget(int fd)
 {
     if (fd >= 0 && fd < FDCLASS_CACHED)

@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #ifdef __GLIBC__
@@ -53,14 +54,23 @@ void hooks_fdtable_resolve(void)
 #endif
 }
 
+static int in_vfork_child(void)
+{
+    return shim_ready() && (uint32_t)syscall(SYS_getpid) != shim_pid();
+}
+
+#define REAL_CLOSE(fd) (real.close ? real.close(fd) : (int)syscall(SYS_close, fd))
+
 ULOG_EXPORT int close(int fd)
 {
     int rc;
+    if ((link_owns_fd(fd) || fdclass_known(fd)) && in_vfork_child())
+        return REAL_CLOSE(fd);
     if (link_owns_fd(fd)) {
         errno = EBADF; /* the host never opened it */
         return -1;
     }
-    rc = real.close ? real.close(fd) : (int)syscall(SYS_close, fd);
+    rc = REAL_CLOSE(fd);
     fdclass_forget(fd);
     return rc;
 }
@@ -68,29 +78,29 @@ ULOG_EXPORT int close(int fd)
 ULOG_EXPORT int dup(int oldfd)
 {
     int fd = real.dup ? real.dup(oldfd) : (int)syscall(SYS_dup, oldfd);
-    if (fd >= 0)
+    if (fd >= 0 && !in_vfork_child())
         fdclass_copy(oldfd, fd);
     return fd;
 }
 
 ULOG_EXPORT int dup2(int oldfd, int newfd)
 {
-    int fd;
-    if (oldfd != newfd && link_owns_fd(newfd))
+    int fd, own = !in_vfork_child();
+    if (own && oldfd != newfd && link_owns_fd(newfd))
         link_relocate();
     fd = real.dup2 ? real.dup2(oldfd, newfd) : (int)syscall(SYS_dup3, oldfd, newfd, 0);
-    if (fd >= 0)
+    if (own && fd >= 0)
         fdclass_copy(oldfd, newfd);
     return fd;
 }
 
 ULOG_EXPORT int dup3(int oldfd, int newfd, int flags)
 {
-    int fd;
-    if (oldfd != newfd && link_owns_fd(newfd))
+    int fd, own = !in_vfork_child();
+    if (own && oldfd != newfd && link_owns_fd(newfd))
         link_relocate();
     fd = real.dup3 ? real.dup3(oldfd, newfd, flags) : (int)syscall(SYS_dup3, oldfd, newfd, flags);
-    if (fd >= 0)
+    if (own && fd >= 0)
         fdclass_copy(oldfd, newfd);
     return fd;
 }
@@ -111,7 +121,7 @@ ULOG_EXPORT int fcntl(int fd, int cmd, ...)
     arg = va_arg(ap, void *);
     va_end(ap);
     rc = real.fcntl ? real.fcntl(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
-    if (rc >= 0 && is_dup_command(cmd))
+    if (rc >= 0 && is_dup_command(cmd) && !in_vfork_child())
         fdclass_copy(fd, rc);
     return rc;
 }
@@ -135,7 +145,7 @@ ULOG_EXPORT int fcntl64(int fd, int cmd, ...)
     arg = va_arg(ap, void *);
     va_end(ap);
     rc = real.fcntl64 ? real.fcntl64(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
-    if (rc >= 0 && is_dup_command(cmd))
+    if (rc >= 0 && is_dup_command(cmd) && !in_vfork_child())
         fdclass_copy(fd, rc);
     return rc;
 }
@@ -163,7 +173,10 @@ static int close_range_around_slot(unsigned int first, unsigned int last, int fl
 
 ULOG_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 {
-    int rc = close_range_around_slot(first, last, flags);
+    int rc;
+    if (in_vfork_child())
+        return real_close_range(first, last, flags);
+    rc = close_range_around_slot(first, last, flags);
     if (rc == 0 && !(flags & CLOSE_RANGE_CLOEXEC))
         fdclass_forget_range(first, last);
     return rc;
@@ -173,6 +186,11 @@ ULOG_EXPORT int close_range(unsigned int first, unsigned int last, int flags)
 ULOG_EXPORT void closefrom(int lowfd)
 {
     unsigned int first = lowfd < 0 ? 0 : (unsigned int)lowfd;
+    if (in_vfork_child()) {
+        if (real_close_range(first, ~0u, 0) != 0 && real.closefrom)
+            real.closefrom(lowfd);
+        return;
+    }
     if (close_range_around_slot(first, ~0u, 0) != 0 && real.closefrom)
         real.closefrom(lowfd); /* a kernel without close_range: glibc's own way */
     fdclass_forget_range(first, ~0u);

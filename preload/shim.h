@@ -46,6 +46,7 @@ void fdclass_describe(char *buf, size_t size);
 void fdclass_copy(int from, int to); /* `to` is now a dup of `from` */
 int fdclass_stream(int fd); /* ULOG_STREAM_STDOUT, ULOG_STREAM_STDERR or 0 */
 void fdclass_forget(int fd);
+int fdclass_known(int fd); /* the cache holds an answer for fd */
 void fdclass_forget_range(unsigned first, unsigned last);
 
 /* capture.c: turn bytes that reached a captured fd into DATA messages. */

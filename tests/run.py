@@ -5,10 +5,11 @@
 
 Runs every cmocka binary (build/tests/test_*, then the ASan/UBSan builds in
 build/asan/tests/test_*), counting each test case, then every function named
-test_* in tests/integration/test_*.py. One line per test: "ok NAME",
-"FAIL NAME: reason" or "skip NAME: reason"; the last line is always
-"N passed, N failed" (", N skipped" when some were). Exit status 1 if
-anything failed.
+test_* in tests/integration/test_*.py, then real programs' own test suites,
+bare and under the shim (tests/compat/run_compat.py, which reports into the
+same count). One line per test: "ok NAME", "FAIL NAME: reason" or
+"skip NAME: reason"; the last line is always "N passed, N failed"
+(", N skipped" when some were). Exit status 1 if anything failed.
 
 Each integration test gets a fresh temporary directory and a TestContext
 that owns every process it starts; whatever happens, those are killed by pid
@@ -32,6 +33,7 @@ import traceback
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
+COMPAT = os.path.join(ROOT, "tests", "compat")
 UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
              ("asan", os.path.join(ROOT, "build", "asan", "tests")))
 UNIT_TIMEOUT = 300
@@ -39,7 +41,9 @@ TEST_TIMEOUT = 60  # a test may ask for more with a `timeout` attribute
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, INTEGRATION)
+sys.path.insert(0, COMPAT)
 import harness  # noqa: E402
+import run_compat  # noqa: E402
 
 
 class Tally:
@@ -215,6 +219,7 @@ def main():
         for name, func in collect_integration_tests():
             if matches(name, args.pattern):
                 run_integration_test(tally, name, func)
+        run_compat.run(tally, args.pattern)  # reports into the same tally
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         tally.failed += 1

@@ -204,6 +204,10 @@ def _spawn_test(mode, target=None, children=1, build=_built, via="ulog", name=No
 
 test_fork_lines_carry_the_childs_pid = _spawn_test("fork")
 test_vfork_exit_lines_carry_the_childs_pid = _spawn_test("vfork-exit")
+# A vfork child's dup2 and close_range must not touch its parent's state.
+test_vfork_child_redirecting_leaves_the_parent_captured = _spawn_test(
+    "vfork-redirect", children=0,
+    name="test_vfork_child_redirecting_leaves_the_parent_captured")
 test_vfork_exec_lines_carry_the_childs_pid = _spawn_test("vfork-exec", "host_print")
 test_posix_spawn_lines_carry_the_childs_pid = _spawn_test("posix_spawn", "host_print")
 test_clone_lines_carry_the_childs_pid = _spawn_test("clone")

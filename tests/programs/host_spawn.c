@@ -5,6 +5,12 @@
  *
  * Usage: host_spawn MODE [TARGET]
  *   fork | vfork-exit | clone              a child of our own prints
+ *   vfork-redirect                         a vfork child redirects its fds 1
+ *                                          and 2 into a pipe and closes the
+ *                                          rest, as CPython's subprocess does
+ *                                          before exec, then _exits; the
+ *                                          parent prints on, and must still
+ *                                          be captured
  *   vfork-exec | posix_spawn | exec TARGET  TARGET (a host_print: plain,
  *                                          static or set-user-ID) prints
  *   daemon-keep | daemon-null DONE         the daemon prints, then writes
@@ -122,6 +128,24 @@ int main(int argc, char **argv)
             _exit(4);
         }
         report("vfork", child);
+    } else if (strcmp(mode, "vfork-redirect") == 0) {
+        int pipe_fds[2];
+        if (pipe(pipe_fds) != 0 || (child = vfork()) < 0)
+            return 20;
+        if (child == 0) {
+            /* The child's own fd table, in the parent's memory. */
+            dup2(pipe_fds[1], 1);
+            dup2(pipe_fds[1], 2);
+            syscall(SYS_close_range, 3, ~0U, 0);
+            _exit(4);
+        }
+        report("vfork", child);
+        close(pipe_fds[0]);
+        close(pipe_fds[1]);
+        for (int i = 0; i < 3; i++)
+            printf("parent pid %d after the vfork child redirected %02d\n", (int)getpid(), i);
+        fflush(stdout);
+        fprintf(stderr, "parent pid %d on stderr after it\n", (int)getpid());
     } else if (strcmp(mode, "vfork-exec") == 0 && target) {
         if ((child = vfork()) < 0)
             return 20;
