@@ -110,20 +110,26 @@ static int is_dup_command(int cmd)
     return cmd == F_DUPFD || cmd == F_DUPFD_CLOEXEC;
 }
 
+typedef int fcntl_fn(int, int, ...);
+
 /* The argument is an int or a pointer depending on cmd; like glibc itself,
  * pass it on as a pointer-sized value. */
+static int fcntl_through(fcntl_fn *real_fcntl, int fd, int cmd, void *arg)
+{
+    int rc = real_fcntl ? real_fcntl(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
+    if (rc >= 0 && is_dup_command(cmd) && !in_vfork_child())
+        fdclass_copy(fd, rc);
+    return rc;
+}
+
 ULOG_EXPORT int fcntl(int fd, int cmd, ...)
 {
     va_list ap;
     void *arg;
-    int rc;
     va_start(ap, cmd);
     arg = va_arg(ap, void *);
     va_end(ap);
-    rc = real.fcntl ? real.fcntl(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
-    if (rc >= 0 && is_dup_command(cmd) && !in_vfork_child())
-        fdclass_copy(fd, rc);
-    return rc;
+    return fcntl_through(real.fcntl, fd, cmd, arg);
 }
 
 ULOG_EXPORT int daemon(int nochdir, int noclose)
@@ -140,14 +146,10 @@ ULOG_EXPORT int fcntl64(int fd, int cmd, ...)
 {
     va_list ap;
     void *arg;
-    int rc;
     va_start(ap, cmd);
     arg = va_arg(ap, void *);
     va_end(ap);
-    rc = real.fcntl64 ? real.fcntl64(fd, cmd, arg) : (int)syscall(SYS_fcntl, fd, cmd, arg);
-    if (rc >= 0 && is_dup_command(cmd) && !in_vfork_child())
-        fdclass_copy(fd, rc);
-    return rc;
+    return fcntl_through(real.fcntl64, fd, cmd, arg);
 }
 
 static int real_close_range(unsigned int first, unsigned int last, int flags)
