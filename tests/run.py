@@ -5,9 +5,10 @@
 
 Runs every cmocka binary (build/tests/test_*, then the ASan/UBSan builds in
 build/asan/tests/test_*), counting each test case, then every function named
-test_* in tests/integration/test_*.py, then real programs' own test suites,
-bare and under the shim (tests/compat/run_compat.py, which reports into the
-same count). One line per test: "ok NAME", "FAIL NAME: reason" or
+test_* in tests/integration/test_*.py (those of test_malformed and test_ulogd
+a second time, as "asan:NAME", against the ASan/UBSan build of ulogd), then
+real programs' own test suites, bare and under the shim
+(tests/compat/run_compat.py, which reports into the same count). One line per test: "ok NAME", "FAIL NAME: reason" or
 "skip NAME: reason"; the last line is always "N passed, N failed"
 (", N skipped" when some were). Exit status 1 if anything failed.
 
@@ -36,6 +37,11 @@ INTEGRATION = os.path.join(ROOT, "tests", "integration")
 COMPAT = os.path.join(ROOT, "tests", "compat")
 UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
              ("asan", os.path.join(ROOT, "build", "asan", "tests")))
+# ulogd meets hostile and odd input in these files: they run a second time
+# against the ASan/UBSan build of ulogd, where any report aborts it, and the
+# harness fails a test whose ulogd does not stop with status 0.
+ASAN_ULOGD = os.path.join(ROOT, "build", "asan", "ulogd")
+ASAN_FILES = ("test_malformed", "test_ulogd")
 UNIT_TIMEOUT = 300
 TEST_TIMEOUT = 60  # a test may ask for more with a `timeout` attribute
 
@@ -205,6 +211,19 @@ def run_integration_test(tally, name, func):
         tally.ok(name, time.monotonic() - started)
 
 
+def run_under_sanitizers(tally, pattern):
+    if not os.access(ASAN_ULOGD, os.X_OK):
+        tally.skip("asan:ulogd", f"{ASAN_ULOGD} is not built (make unit-tests)")
+        return
+    plain, harness.ULOGD = harness.ULOGD, ASAN_ULOGD
+    try:
+        for name, func in collect_integration_tests():
+            if name.split(".")[0] in ASAN_FILES and matches("asan:" + name, pattern):
+                run_integration_test(tally, "asan:" + name, func)
+    finally:
+        harness.ULOGD = plain
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-k", dest="pattern", help="run only tests whose name contains "
@@ -219,6 +238,7 @@ def main():
         for name, func in collect_integration_tests():
             if matches(name, args.pattern):
                 run_integration_test(tally, name, func)
+        run_under_sanitizers(tally, args.pattern)
         run_compat.run(tally, args.pattern)  # reports into the same tally
     except KeyboardInterrupt:
         print("interrupted", flush=True)
