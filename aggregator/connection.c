@@ -296,7 +296,11 @@ enum connection_state connection_read(struct connection *c, unsigned budget)
             fault(c, reason);
             return CONNECTION_FAILED;
         }
-        if (n == 0)
+        /* A message of 0 bytes is not the end: it still brings credentials
+         * (SO_PASSCRED), and perhaps fds the kernel has already installed
+         * here, which must be closed. Only a read with no control data at
+         * all is the peer gone. */
+        if (n == 0 && msg.msg_controllen == 0)
             return CONNECTION_EOF;
         for (struct cmsghdr *cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
             if (cm->cmsg_level != SOL_SOCKET)

@@ -8,7 +8,9 @@ Then the messages a shim does send that are not lines: DROPPED, and the
 container given in HELLO.
 """
 
+import array
 import os
+import socket
 import struct
 
 import wireclient as wire
@@ -168,3 +170,37 @@ def test_continued_data_pieces_make_one_line(t):
         records = ulogd.wait_for(lambda rs: captured(rs, pid=os.getpid()), what="the line")
     assert [r["message"] for r in captured(records, pid=os.getpid())] == \
         ["one write cut into two messages"]
+
+
+def test_empty_messages_carrying_fds_leak_nothing(t):
+    """A message of 0 bytes with SCM_RIGHTS puts fds into ulogd before it is
+    read; taking it for the end of the connection used to leave them open,
+    so any local user could exhaust ulogd's fds. Each is a connection_error
+    now, its fds are closed, and ulogd's fd count stays where it was."""
+    ulogd = t.start_ulogd()
+    fd_dir = f"/proc/{ulogd.pid}/fd"
+    with wire.Client(t.socket) as warm:  # ulogd's steady set of fds
+        warm.send(wire.hello(service="warm-up"))
+        warm.send(wire.data("warm\n"))
+        ulogd.wait_for(lambda rs: any(r["message"] == "warm" for r in rs), what="warm-up")
+    before = len(os.listdir(fd_dir))
+    passed = [os.open("/dev/null", os.O_RDONLY) for _ in range(8)]
+    try:
+        for _ in range(10):
+            with wire.Client(t.socket) as bad:
+                bad.sock.sendmsg([b""], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
+                                          array.array("i", passed).tobytes())])
+                assert bad.closed_by_peer(), "ulogd kept the connection open"
+        for _ in range(3):
+            with wire.Client(t.socket) as empty:
+                empty.sock.sendmsg([b""])
+                assert empty.closed_by_peer(), "ulogd kept the connection open"
+    finally:
+        for fd in passed:
+            os.close(fd)
+    records = ulogd.wait_for(
+        lambda rs: sum(r.get("event_type") == "connection_error" for r in rs) >= 13,
+        what="13 connection_error records")
+    reasons = [r["message"] for r in records if r.get("event_type") == "connection_error"]
+    assert sum("file descriptors" in m for m in reasons) == 10, reasons
+    assert len(os.listdir(fd_dir)) <= before, os.listdir(fd_dir)
