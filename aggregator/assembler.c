@@ -127,7 +127,11 @@ static void flush_pending(struct assembler *a, struct pending_line *p)
 /* The timeout's flush: the line leaves, its key stays to catch its newline. */
 static void expire_pending(struct assembler *a, struct pending_line *p)
 {
-    emit(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0, false);
+    size_t len = p->text.len;
+    /* "abc\r" then, later, "\n": the \r belongs to the line ending. */
+    if (len > 0 && p->text.data[len - 1] == '\r')
+        len--;
+    emit(a, p->set->owner, p, p->text.data, len, p->parts ? p->parts + 1 : 0, false);
     bytebuf_reset(&p->text, SPARE_KEEP_BYTES);
     p->parts = 0;
     p->awaiting_newline = true;
@@ -142,6 +146,10 @@ static struct pending_line *resume(struct assembler *a, struct pending_line *p,
     size_t newline = end - *s >= 1 && (*s)[0] == '\n'                       ? 1
                      : end - *s >= 2 && (*s)[0] == '\r' && (*s)[1] == '\n' ? 2
                                                                            : 0;
+    if (end - *s == 1 && (*s)[0] == '\r') {
+        *s = end; /* half of "\r\n": still waiting for its "\n" */
+        return p;
+    }
     p->awaiting_newline = false;
     if (newline) {
         *s += newline;

@@ -422,6 +422,30 @@ static void the_newline_of_a_line_flushed_by_timeout_makes_no_record(void **stat
     assert_int_equal(line_count, 4);
 }
 
+static void a_crlf_split_by_the_timeout_makes_one_clean_record(void **state)
+{
+    struct fixture *f = *state;
+    uint64_t start = fake_now;
+
+    feed(f, "abc\r");
+    fake_now = start + 250 * MS;
+    assembler_expire(&f->assembler);
+    assert_int_equal(line_count, 1);
+    assert_line(0, "abc", 0, false);
+    feed(f, "\n");
+    assert_int_equal(line_count, 1);
+
+    feed(f, "def");
+    fake_now = start + 500 * MS;
+    assembler_expire(&f->assembler);
+    feed(f, "\r");
+    feed(f, "\n");
+    feed(f, "ghi\n");
+    assert_int_equal(line_count, 3);
+    assert_line(1, "def", 0, false);
+    assert_line(2, "ghi", 0, false);
+}
+
 static void a_chunk_without_bytes_changes_nothing(void **state)
 {
     struct fixture *f = *state;
@@ -457,6 +481,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(the_newline_of_a_line_flushed_by_timeout_makes_no_record,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(a_crlf_split_by_the_timeout_makes_one_clean_record, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(a_chunk_without_bytes_changes_nothing, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
