@@ -24,10 +24,11 @@ VERSION   := 0.1.0
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Recursive (=) so pkg-config is asked when a recipe runs, after `make deps`.
-ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1)
-ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1) -lpthread
-CLI_CFLAGS   = $(shell $(PKG_CONFIG) --cflags jansson)
-CLI_LIBS     = $(shell $(PKG_CONFIG) --libs jansson)
+ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8) -DPCRE2_CODE_UNIT_WIDTH=8
+ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8) -lpthread
+# `ulog check` runs ulogd's own configuration code, so ulog links it too.
+CLI_CFLAGS   = $(ULOGD_CFLAGS) -Iaggregator
+CLI_LIBS     = $(ULOGD_LIBS)
 TEST_CFLAGS  = $(shell $(PKG_CONFIG) --cflags cmocka)
 TEST_LIBS    = $(shell $(PKG_CONFIG) --libs cmocka)
 
@@ -86,7 +87,10 @@ $(BUILD)/obj/aggregator/%.o: aggregator/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(ULOGD_CFLAGS) -c $< -o $@
 
-$(BUILD)/ulogd: $(AGG_OBJ)
+# ulogd's console mirror prints records as `ulog tail` does: one formatter for both.
+ULOGD_CLI_OBJ := $(BUILD)/obj/cli/format.o $(BUILD)/obj/cli/neutralise.o
+
+$(BUILD)/ulogd: $(AGG_OBJ) $(ULOGD_CLI_OBJ)
 	$(CC) -o $@ $^ $(ULOGD_LIBS)
 
 # --- the command ------------------------------------------------------------
@@ -94,7 +98,7 @@ $(BUILD)/obj/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
 
-$(BUILD)/ulog: $(CLI_OBJ)
+$(BUILD)/ulog: $(CLI_OBJ) $(AGG_LIB_OBJ)
 	$(CC) -o $@ $^ $(CLI_LIBS)
 
 # --- unit tests (cmocka), plain and under ASan/UBSan --------------------------
@@ -106,7 +110,7 @@ $(BUILD)/asan/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/ulogd: $(ASAN_AGG)
+$(BUILD)/asan/ulogd: $(ASAN_AGG) $(BUILD)/asan/cli/format.o $(BUILD)/asan/cli/neutralise.o
 	$(CC) $(SANITIZE) -o $@ $^ $(ULOGD_LIBS)
 
 $(BUILD)/tests/%: tests/unit/%.c $(AGG_LIB_OBJ) $(CLI_LIB_OBJ)
@@ -163,7 +167,7 @@ test-compat: deps-test
 # KIND:NAME:PACKAGE - a pkg-config module (pc), a command on PATH (cmd) or a
 # file (file) that is missing unless the Debian PACKAGE is installed.
 # What `make` and `make run` need:
-DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev \
+DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:libpcre2-8:libpcre2-dev \
         cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
 # What `make test` needs on top:
 TEST_DEPS := pc:cmocka:libcmocka-dev cmd:c++:g++ cmd:python3:python3 cmd:node:nodejs \

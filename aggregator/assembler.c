@@ -83,8 +83,9 @@ void line_set_init(struct line_set *set, void *owner)
     set->count = 0;
 }
 
-static void emit(struct assembler *a, void *owner, const struct pending_line *key,
-                 const void *bytes, size_t len, unsigned part, bool partial)
+static void emit_line(struct assembler *a, void *owner, const struct pending_line *key,
+                      const void *bytes, size_t len, unsigned part, bool partial,
+                      bool more_in_write)
 {
     struct line line = {
         .time_ns = key->time_ns,
@@ -96,8 +97,15 @@ static void emit(struct assembler *a, void *owner, const struct pending_line *ke
         .len = len,
         .part = part,
         .partial = partial,
+        .more_in_write = more_in_write,
     };
     a->emit(a->ctx, owner, &line);
+}
+
+static void emit(struct assembler *a, void *owner, const struct pending_line *key,
+                 const void *bytes, size_t len, unsigned part, bool partial)
+{
+    emit_line(a, owner, key, bytes, len, part, partial, false);
 }
 
 static void release(struct assembler *a, struct pending_line *p)
@@ -116,12 +124,17 @@ static void release(struct assembler *a, struct pending_line *p)
 }
 
 /* Emit what `p` holds as the last (or only) piece of its line, and drop it. */
-static void flush_pending(struct assembler *a, struct pending_line *p)
+static void flush_pending_line(struct assembler *a, struct pending_line *p, bool more_in_write)
 {
     if (!p->awaiting_newline)
-        emit(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0,
-             false);
+        emit_line(a, p->set->owner, p, p->text.data, p->text.len, p->parts ? p->parts + 1 : 0,
+                  false, more_in_write && p->parts == 0);
     release(a, p);
+}
+
+static void flush_pending(struct assembler *a, struct pending_line *p)
+{
+    flush_pending_line(a, p, false);
 }
 
 /* The timeout's flush: the line leaves, its key stays to catch its newline. */
@@ -231,14 +244,14 @@ static void append_segment(struct assembler *a, struct pending_line *p,
 
 /* The newline has come: `seg` is the rest of the line before it. */
 static void finish_line(struct assembler *a, struct pending_line *p, const unsigned char *seg,
-                        size_t len)
+                        size_t len, bool more_in_write)
 {
     if (len > 0 && seg[len - 1] == '\r')
         len--;
     else if (len == 0 && p->text.len > 0 && p->text.data[p->text.len - 1] == '\r')
         p->text.len--;
     append_segment(a, p, seg, len);
-    flush_pending(a, p);
+    flush_pending_line(a, p, more_in_write);
 }
 
 void assembler_feed(struct assembler *a, struct line_set *set, const struct chunk *c)
@@ -249,17 +262,20 @@ void assembler_feed(struct assembler *a, struct line_set *set, const struct chun
 
     if (p && p->awaiting_newline && s < end)
         p = resume(a, p, c, &s, end);
+    const unsigned char *nl = s < end ? memchr(s, '\n', (size_t)(end - s)) : NULL;
     while (s < end) {
-        const unsigned char *nl = memchr(s, '\n', (size_t)(end - s));
         if (!nl) {
             if (!p)
                 p = acquire(a, set, c);
             append_segment(a, p, s, (size_t)(end - s));
             return;
         }
+        /* Looked up before the emit: whether another whole line follows. */
+        const unsigned char *next_nl =
+            nl + 1 < end ? memchr(nl + 1, '\n', (size_t)(end - nl - 1)) : NULL;
         size_t len = (size_t)(nl - s);
         if (p) {
-            finish_line(a, p, s, len);
+            finish_line(a, p, s, len, next_nl != NULL);
             p = NULL;
         } else {
             size_t content = len > 0 && s[len - 1] == '\r' ? len - 1 : len;
@@ -271,12 +287,13 @@ void assembler_feed(struct assembler *a, struct line_set *set, const struct chun
                     .tid = c->tid,
                     .stream = c->stream,
                 };
-                emit(a, set->owner, &key, s, content, 0, false);
+                emit_line(a, set->owner, &key, s, content, 0, false, next_nl != NULL);
             } else {
-                finish_line(a, acquire(a, set, c), s, len);
+                finish_line(a, acquire(a, set, c), s, len, false);
             }
         }
         s = nl + 1;
+        nl = next_nl;
     }
 }
 

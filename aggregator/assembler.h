@@ -11,7 +11,8 @@
  * but the last are marked partial.
  *
  * Complete lines that arrive in one chunk are handed on straight from the
- * received message, without a copy; only the tail of a chunk is kept.
+ * received message, without a copy; only the tail of a chunk is kept. Each
+ * says whether the same chunk goes on with another whole line (more_in_write).
  */
 #ifndef ULOGD_ASSEMBLER_H
 #define ULOGD_ASSEMBLER_H
@@ -43,6 +44,10 @@ struct line {
     size_t len;
     unsigned part; /* 0: a whole line; n >= 1: its n-th piece */
     bool partial;  /* more pieces of the same line follow */
+    /* The same write carried another whole line of this key right after this
+     * one: what a program printed in one call is one event, so the multiline
+     * stage may join "ERROR: failed" to the traceback that follows it. */
+    bool more_in_write;
 };
 
 typedef void line_emit_fn(void *ctx, void *owner, const struct line *line);

@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "config_yaml.h"
@@ -27,11 +29,20 @@ enum setting {
     SET_BACKUP_COUNT,
     SET_SOCKET,
     SET_MAX_LINE,
+    SET_CONSOLE,
+    SET_ERRORS_FILE,
+    SET_ERRORS_LEVEL,
+    SET_TIMESTAMP,
+    SET_WATCH,
+    SET_SERVICE_HOST,
+    SET_SERVICE_PORT,
+    SET_BUFFER_SIZE,
+    SET_TOKEN,
     SETTING_COUNT
 };
 
 static const struct {
-    const char *yaml_key;
+    const char *yaml_key;  /* NULL: not in the file (a secret stays in the environment) */
     const char *env;       /* NULL: no variable */
     const char *env_alias; /* read when `env` is unset */
     const char *flag;      /* NULL: no flag */
@@ -42,6 +53,15 @@ static const struct {
     [SET_BACKUP_COUNT] = {"backup_count", "LOG_BACKUP_COUNT", NULL, NULL},
     [SET_SOCKET] = {"socket", "ULOG_SOCKET", NULL, "--socket"},
     [SET_MAX_LINE] = {"max_line_bytes", "ULOG_MAX_LINE", NULL, NULL},
+    [SET_CONSOLE] = {"console", "ULOG_CONSOLE", NULL, "--console"},
+    [SET_ERRORS_FILE] = {"errors_file", NULL, NULL, NULL},
+    [SET_ERRORS_LEVEL] = {"errors_level", NULL, NULL, NULL},
+    [SET_TIMESTAMP] = {"timestamp", NULL, NULL, NULL},
+    [SET_WATCH] = {"watch", NULL, NULL, NULL},
+    [SET_SERVICE_HOST] = {"service_host", "LOG_SERVICE_HOST", NULL, NULL},
+    [SET_SERVICE_PORT] = {"service_port", "LOG_SERVICE_PORT", NULL, NULL},
+    [SET_BUFFER_SIZE] = {"buffer_size", "LOG_BUFFER_SIZE", NULL, NULL},
+    [SET_TOKEN] = {NULL, "ULOG_TOKEN", NULL, NULL},
 };
 
 static void fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -56,19 +76,80 @@ static void fail(char *err, size_t size, const char *fmt, ...)
 void config_defaults(struct ulogd_config *c)
 {
     memset(c, 0, sizeof *c);
+    c->profile = PROFILE_DEVELOPMENT;
     c->log_dir = must_strdup(CONFIG_DEFAULT_LOG_DIR);
     c->level = ULOG_INFO;
     c->rotation_size = CONFIG_DEFAULT_ROTATION_SIZE;
     c->backup_count = CONFIG_DEFAULT_BACKUP_COUNT;
     c->max_line_bytes = CONFIG_DEFAULT_MAX_LINE;
+    c->console = CONSOLE_OFF;
+    c->errors_file = must_strdup(CONFIG_DEFAULT_ERRORS_FILE);
+    c->errors_level = ULOG_ERROR;
+    c->watch = true;
+    c->service_host = must_strdup(CONFIG_DEFAULT_SERVICE_HOST);
+    c->service_port = CONFIG_DEFAULT_SERVICE_PORT;
+    c->buffer_size = CONFIG_DEFAULT_BUFFER_SIZE;
+    pipeline_settings_defaults(&c->pipeline);
 }
 
 void config_free(struct ulogd_config *c)
 {
     free(c->log_dir);
     free(c->socket);
+    free(c->errors_file);
+    free(c->service_host);
+    if (c->token)
+        explicit_bzero(c->token, strlen(c->token));
+    free(c->token);
     free(c->config_file);
+    pipeline_settings_free(&c->pipeline);
     memset(c, 0, sizeof *c);
+}
+
+static const char *const profile_names[] = {"development", "production", "testing"};
+static const char *const console_names[] = {"off", "text", "json"};
+
+const char *config_profile_name(enum config_profile profile)
+{
+    return (unsigned)profile < 3 ? profile_names[profile] : "development";
+}
+
+const char *console_mode_name(enum console_mode mode)
+{
+    return (unsigned)mode < 3 ? console_names[mode] : "off";
+}
+
+/*
+ * The profiles are documented defaults, nothing more: anything the file,
+ * the environment or a flag says still wins.
+ */
+int config_apply_profile(struct ulogd_config *c, const char *name, char *err, size_t size)
+{
+    for (int p = 0; p < 3; p++) {
+        if (strcasecmp(name, profile_names[p]) != 0)
+            continue;
+        c->profile = (enum config_profile)p;
+        switch (c->profile) {
+        case PROFILE_DEVELOPMENT:
+            c->level = ULOG_DEBUG;
+            c->console = CONSOLE_TEXT;
+            break;
+        case PROFILE_PRODUCTION:
+            c->level = ULOG_INFO;
+            c->console = CONSOLE_OFF;
+            break;
+        case PROFILE_TESTING:
+            c->level = ULOG_DEBUG;
+            c->console = CONSOLE_OFF;
+            free(c->log_dir);
+            c->log_dir = must_strdup(CONFIG_TESTING_LOG_DIR);
+            break;
+        }
+        return 0;
+    }
+    fail(err, size, "ULOG_ENV=%.100s: unknown profile (use development, production or testing)",
+         name);
+    return -1;
 }
 
 /* Digits only: no sign, no blanks, no overflow. */
@@ -90,7 +171,7 @@ static bool parse_whole_number(const char *s, uint64_t *out, const char **rest)
 }
 
 /* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
-static bool parse_size(const char *s, uint64_t *out)
+bool config_parse_size(const char *s, uint64_t *out)
 {
     const char *rest;
     unsigned shift = 0;
@@ -143,7 +224,7 @@ static int set_value(struct ulogd_config *c, enum setting which, const char *val
         c->level = (enum ulog_level)level;
         return 0;
     case SET_ROTATION_SIZE:
-        if (!parse_size(value, &number)) {
+        if (!config_parse_size(value, &number)) {
             fail(reason, size, "not a size in bytes (such as 10485760, 512K, 10M; 0 never rotates)");
             return -1;
         }
@@ -165,8 +246,93 @@ static int set_value(struct ulogd_config *c, enum setting which, const char *val
         }
         replace_string(&c->socket, value);
         return 0;
+    case SET_CONSOLE:
+        level = console_mode_parse(value);
+        if (level < 0) {
+            fail(reason, size, "not a console mode (use text, json or off)");
+            return -1;
+        }
+        c->console = (enum console_mode)level;
+        return 0;
+    case SET_ERRORS_FILE:
+        /* "" or off: no errors.log. A name stays inside the log directory. */
+        if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
+            strcasecmp(value, "none") == 0)
+            value = "";
+        if (value[0] && (strchr(value, '/') || value[0] == '.' || strlen(value) > 100 ||
+                         strcmp(value, "all.log") == 0)) {
+            fail(reason, size, "a file name in the log directory (no '/', not starting with "
+                               "'.', not all.log), or off");
+            return -1;
+        }
+        replace_string(&c->errors_file, value);
+        return 0;
+    case SET_ERRORS_LEVEL:
+        level = ulog_level_parse(value);
+        if (level < 0) {
+            fail(reason, size, "unknown level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)");
+            return -1;
+        }
+        c->errors_level = (enum ulog_level)level;
+        return 0;
+    case SET_TIMESTAMP:
+        if (strcmp(value, "capture") == 0)
+            c->line_timestamps = false;
+        else if (strcmp(value, "line") == 0)
+            c->line_timestamps = true;
+        else {
+            fail(reason, size, "use capture (when ulog saw the line) or line (the time the "
+                               "line itself carries, when it has one)");
+            return -1;
+        }
+        return 0;
+    case SET_WATCH:
+        if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
+            strcasecmp(value, "on") == 0)
+            c->watch = true;
+        else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
+                 strcasecmp(value, "off") == 0)
+            c->watch = false;
+        else {
+            fail(reason, size, "use true or false");
+            return -1;
+        }
+        return 0;
+    case SET_SERVICE_HOST:
+        if (!value[0] || strlen(value) > 253 || strpbrk(value, " /\t")) {
+            fail(reason, size, "not a host name or address");
+            return -1;
+        }
+        replace_string(&c->service_host, value);
+        return 0;
+    case SET_SERVICE_PORT: {
+        const char *rest;
+        if (!parse_whole_number(value, &number, &rest) || *rest || number < 1 || number > 65535) {
+            fail(reason, size, "not a port number from 1 to 65535");
+            return -1;
+        }
+        c->service_port = (unsigned)number;
+        return 0;
+    }
+    case SET_BUFFER_SIZE: {
+        const char *rest;
+        if (!parse_whole_number(value, &number, &rest) || *rest ||
+            number > CONFIG_MAX_BUFFER_SIZE) {
+            fail(reason, size, "not a number of records from 0 to %u", CONFIG_MAX_BUFFER_SIZE);
+            return -1;
+        }
+        c->buffer_size = (unsigned)number;
+        return 0;
+    }
+    case SET_TOKEN:
+        if (strlen(value) < 16) {
+            fail(reason, size, "a token must have at least 16 characters");
+            return -1;
+        }
+        replace_string(&c->token, value);
+        return 0;
     case SET_MAX_LINE:
-        if (!parse_size(value, &number) || number < CONFIG_MIN_MAX_LINE || number > CONFIG_MAX_MAX_LINE) {
+        if (!config_parse_size(value, &number) || number < CONFIG_MIN_MAX_LINE || number > CONFIG_MAX_MAX_LINE) {
             fail(reason, size, "not a size from %u to %u bytes", CONFIG_MIN_MAX_LINE,
                  CONFIG_MAX_MAX_LINE);
             return -1;
@@ -182,27 +348,59 @@ static int set_value(struct ulogd_config *c, enum setting which, const char *val
 
 /* ---- YAML ------------------------------------------------------------- */
 
-static enum config_yaml_verdict apply_yaml_setting(void *ctx, const char *name, const char *value,
-                                                   char *reason, size_t size)
+static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_node_t *key,
+                          const yaml_node_t *value)
 {
+    struct ulogd_config *c = ctx;
+    const char *name = yaml_text(key);
+    char reason[384];
+
     for (int which = 0; which < SETTING_COUNT; which++) {
-        if (strcmp(name, settings[which].yaml_key) != 0)
+        if (!settings[which].yaml_key || strcmp(name, settings[which].yaml_key) != 0)
             continue;
-        if (set_value(ctx, (enum setting)which, value, reason, size) != 0)
-            return CONFIG_YAML_BAD_VALUE;
-        return CONFIG_YAML_ACCEPT;
+        if (yaml_expect_scalar(src, value, name) != 0)
+            return -1;
+        if (set_value(c, (enum setting)which, yaml_text(value), reason, sizeof reason) != 0)
+            return yaml_fail(src, value, "%.64s: %s", name, reason);
+        return 0;
     }
-    fail(reason, size,
-         "unknown setting \"%.64s\" (known: log_dir, level, rotation_size, backup_count, socket, "
-         "max_line_bytes)", name);
-    return CONFIG_YAML_BAD_NAME;
+    int rc = config_pipeline_section(&c->pipeline, src, key, value);
+    if (rc <= 0)
+        return rc;
+    if (strcmp(name, "token") == 0)
+        return yaml_fail(src, key, "the token is read from ULOG_TOKEN only, never from a file");
+    return yaml_fail(src, key,
+                     "unknown setting \"%.64s\" (known: log_dir, level, rotation_size, "
+                     "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
+                     "timestamp, watch, service_host, service_port, buffer_size, lift, "
+                     "default_levels, min_levels, multiline, redaction, rules)",
+                     name);
 }
 
 int config_apply_yaml(struct ulogd_config *c, const char *path, char *err, size_t size)
 {
-    if (config_yaml_read(path, apply_yaml_setting, c, err, size) != 0)
+    if (config_yaml_read(path, apply_yaml_key, c, err, size) != 0)
         return -1;
     replace_string(&c->config_file, path);
+    return 0;
+}
+
+int config_finish(struct ulogd_config *c, char *err, size_t size)
+{
+    char reason[512];
+
+    if (config_pipeline_build(&c->pipeline, reason, sizeof reason) != 0) {
+        fail(err, size, "%s: %s", c->config_file ? c->config_file : "settings", reason);
+        return -1;
+    }
+    /* The API reads the whole stack's logs: off this machine only with a token. */
+    if (!c->token && strcmp(c->service_host, "localhost") != 0 &&
+        strncmp(c->service_host, "127.", 4) != 0 && strcmp(c->service_host, "::1") != 0) {
+        fail(err, size, "LOG_SERVICE_HOST=%.100s binds beyond this machine: set ULOG_TOKEN "
+                        "(16 characters or more) to allow it",
+             c->service_host);
+        return -1;
+    }
     return 0;
 }
 
@@ -214,6 +412,8 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
 
     for (int which = 0; which < SETTING_COUNT; which++) {
         const char *name = settings[which].env;
+        if (!name)
+            continue;
         const char *value = getenv(name);
         if ((!value || !value[0]) && settings[which].env_alias) {
             name = settings[which].env_alias;
@@ -222,7 +422,10 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
         if (!value || !value[0])
             continue; /* `LOG_LEVEL=` in a .env file means "not set" */
         if (set_value(c, (enum setting)which, value, reason, sizeof reason) != 0) {
-            fail(err, size, "%s=%.200s: %s", name, value, reason);
+            if (which == SET_TOKEN)
+                fail(err, size, "%s: %s", name, reason); /* never echo a secret */
+            else
+                fail(err, size, "%s=%.200s: %s", name, value, reason);
             return -1;
         }
     }
@@ -234,45 +437,64 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
 void config_usage(FILE *out)
 {
     fputs("Usage: ulogd [--log-dir DIR] [--socket PATH] [--config FILE] [--level LEVEL]\n"
+          "             [--env PROFILE] [--console MODE]\n"
           "\n"
           "Collects what programs started with `ulog run` write to stdout and stderr\n"
-          "into one JSON-Lines file, DIR/all.log. Runs in the foreground. SIGTERM or\n"
-          "Ctrl-C stops it after writing everything already sent; SIGHUP re-opens all.log.\n"
+          "into one JSON-Lines file, DIR/all.log (and DIR/errors.log, and the files\n"
+          "rules route records to). Runs in the foreground. SIGTERM or Ctrl-C stops it\n"
+          "after writing everything already sent; SIGHUP re-opens the files and re-reads\n"
+          "the configuration.\n"
           "\n"
           "  --log-dir DIR    where all.log is written (LOG_DIR; default ./logs)\n"
           "  --socket PATH    where programs connect (ULOG_SOCKET; default\n"
           "                   /run/ulog/ulog.sock, or, when /run/ulog cannot be made,\n"
           "                   $XDG_RUNTIME_DIR/ulog/ulog.sock or /tmp/ulog-UID/ulog.sock)\n"
-          "  --config FILE    YAML file: log_dir, level, rotation_size, backup_count,\n"
-          "                   socket, max_line_bytes\n"
+          "  --config FILE    the YAML configuration (ULOG_CONFIG; default ./ulog.yaml\n"
+          "                   when it exists); check one with `ulog check FILE`\n"
           "  --level LEVEL    lowest level written: DEBUG, INFO, WARNING, ERROR, CRITICAL\n"
-          "                   (LOG_LEVEL; default INFO)\n"
+          "                   (LOG_LEVEL; default from the profile)\n"
+          "  --env PROFILE    development (DEBUG, console mirror), production (INFO, no\n"
+          "                   console) or testing (DEBUG, ./logs/testing) (ULOG_ENV;\n"
+          "                   default development)\n"
+          "  --console MODE   mirror records on stdout: text, json or off (ULOG_CONSOLE)\n"
           "  --help           this text\n"
           "  --version        the version\n"
           "\n"
           "Environment: LOG_ROTATION_SIZE (alias LOG_MAX_BYTES; default 10485760, 0 never\n"
           "rotates), LOG_BACKUP_COUNT (default 5), ULOG_MAX_LINE (bytes per record before a\n"
-          "line is split; default 16384). Flags override the environment, which overrides\n"
-          "the file.\n",
+          "line is split; default 16384), LOG_SERVICE_HOST, LOG_SERVICE_PORT,\n"
+          "LOG_BUFFER_SIZE, ULOG_TOKEN. Flags override the environment, which overrides\n"
+          "the file, which overrides the profile. See docs/LOGGING.md.\n",
           out);
 }
 
 enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, char *err,
                                 size_t size)
 {
-    enum { OPT_LOG_DIR = 256, OPT_SOCKET, OPT_CONFIG, OPT_LEVEL, OPT_HELP, OPT_VERSION };
+    enum {
+        OPT_LOG_DIR = 256,
+        OPT_SOCKET,
+        OPT_CONFIG,
+        OPT_LEVEL,
+        OPT_ENV,
+        OPT_CONSOLE,
+        OPT_HELP,
+        OPT_VERSION
+    };
     static const struct option options[] = {
         {"log-dir", required_argument, NULL, OPT_LOG_DIR},
         {"socket", required_argument, NULL, OPT_SOCKET},
         {"config", required_argument, NULL, OPT_CONFIG},
         {"level", required_argument, NULL, OPT_LEVEL},
+        {"env", required_argument, NULL, OPT_ENV},
+        {"console", required_argument, NULL, OPT_CONSOLE},
         {"help", no_argument, NULL, OPT_HELP},
         {"version", no_argument, NULL, OPT_VERSION},
         {NULL, 0, NULL, 0},
     };
-    /* Flags are applied last, but the YAML file they name is read first. */
+    /* Flags are applied last, but the profile and file they name come first. */
     const char *flag_value[SETTING_COUNT] = {NULL};
-    const char *config_path = NULL;
+    const char *config_path = NULL, *profile = NULL;
     char reason[256];
     int opt;
 
@@ -284,7 +506,9 @@ enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, c
         case OPT_LOG_DIR: flag_value[SET_LOG_DIR] = optarg; break;
         case OPT_SOCKET: flag_value[SET_SOCKET] = optarg; break;
         case OPT_LEVEL: flag_value[SET_LEVEL] = optarg; break;
+        case OPT_CONSOLE: flag_value[SET_CONSOLE] = optarg; break;
         case OPT_CONFIG: config_path = optarg; break;
+        case OPT_ENV: profile = optarg; break;
         case 'h':
         case OPT_HELP:
             config_usage(stdout);
@@ -307,6 +531,16 @@ enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, c
         return CONFIG_ERROR;
     }
 
+    if (!profile)
+        profile = getenv("ULOG_ENV");
+    if (config_apply_profile(c, profile && profile[0] ? profile : "development", err, size) != 0)
+        return CONFIG_ERROR;
+    if (!config_path)
+        config_path = getenv("ULOG_CONFIG");
+    if (config_path && !config_path[0])
+        config_path = NULL;
+    if (!config_path && access(CONFIG_DEFAULT_FILE, F_OK) == 0)
+        config_path = CONFIG_DEFAULT_FILE;
     if (config_path && config_apply_yaml(c, config_path, err, size) != 0)
         return CONFIG_ERROR;
     if (config_apply_environment(c, err, size) != 0)
@@ -319,5 +553,7 @@ enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, c
             return CONFIG_ERROR;
         }
     }
+    if (config_finish(c, err, size) != 0)
+        return CONFIG_ERROR;
     return CONFIG_OK;
 }

@@ -1,43 +1,70 @@
 /*
  * config.h - ulogd's settings and where they come from.
  *
- * Four layers, each overriding the one before: built-in defaults, a YAML
- * file (--config FILE), the environment (the names the stack's .env already
- * uses), and the command line. Every value is checked where it is read, and a
- * refusal names its origin: "FILE:LINE:COLUMN: ...", "LOG_BACKUP_COUNT=abc: ...",
- * "--level: ...", so the user knows which of the four layers to fix.
+ * Five layers, each overriding the one before: built-in defaults, the
+ * profile named by ULOG_ENV (development, production, testing), a YAML file
+ * (--config FILE, else $ULOG_CONFIG, else ./ulog.yaml when it exists), the
+ * environment (the names the stack's .env already uses), and the command
+ * line. Every value is checked where it is read, and a refusal names its
+ * origin: "FILE:LINE:COLUMN: ...", "LOG_BACKUP_COUNT=abc: ...", "--level:
+ * ...", so the user knows which layer to fix. The same function reads the
+ * settings at start, on reload and for `ulog check`.
  */
 #ifndef ULOGD_CONFIG_H
 #define ULOGD_CONFIG_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 
+#include "config_pipeline.h"
+#include "console.h"
 #include "ulog/level.h"
 
 #define CONFIG_DEFAULT_LOG_DIR "./logs"
+#define CONFIG_TESTING_LOG_DIR "./logs/testing"
+#define CONFIG_DEFAULT_FILE "ulog.yaml"
 #define CONFIG_DEFAULT_ROTATION_SIZE 10485760u
 #define CONFIG_DEFAULT_BACKUP_COUNT 5u
 #define CONFIG_DEFAULT_MAX_LINE 16384u
+#define CONFIG_DEFAULT_SERVICE_HOST "localhost"
+#define CONFIG_DEFAULT_SERVICE_PORT 8765u
+#define CONFIG_DEFAULT_BUFFER_SIZE 1000u
+#define CONFIG_DEFAULT_ERRORS_FILE "errors.log"
 
 #define CONFIG_MAX_BACKUP_COUNT 1000u
 #define CONFIG_MIN_MAX_LINE 16u
 #define CONFIG_MAX_MAX_LINE (16u << 20)
+#define CONFIG_MAX_BUFFER_SIZE 1000000u
 /*
  * sockaddr_un holds 107 bytes of path; ulogd binds to "<path>.<pid>" first
  * and renames it into place, so the path itself must leave room for that.
  */
 #define CONFIG_MAX_SOCKET_PATH 99u
 
+enum config_profile { PROFILE_DEVELOPMENT, PROFILE_PRODUCTION, PROFILE_TESTING };
+
+
 struct ulogd_config {
+    enum config_profile profile;
     char *log_dir;
     enum ulog_level level;
     uint64_t rotation_size; /* 0: never rotate */
     unsigned backup_count;  /* 0: never rotate */
     char *socket;           /* NULL: the default, or the per-user fallback */
     size_t max_line_bytes;
+    enum console_mode console;
+    char *errors_file;      /* "" when errors.log is switched off */
+    enum ulog_level errors_level;
+    bool line_timestamps;   /* a lifted time becomes the record's timestamp */
+    bool watch;             /* re-read the file when it changes */
+    char *service_host;     /* HTTP/WebSocket bind address (the serving issue) */
+    unsigned service_port;
+    unsigned buffer_size;
+    char *token;            /* ULOG_TOKEN; never printed */
     char *config_file;      /* the YAML file read, if any */
+    struct pipeline_settings pipeline;
 };
 
 enum config_outcome {
@@ -49,14 +76,24 @@ enum config_outcome {
 void config_defaults(struct ulogd_config *config);
 void config_free(struct ulogd_config *config);
 
-/* The whole sequence: defaults < YAML < environment < argv. */
+/* The whole sequence: defaults < profile < YAML < environment < argv. */
 enum config_outcome config_load(struct ulogd_config *config, int argc, char **argv, char *err,
                                 size_t err_size);
 
 /* The layers on their own, for tests and for callers that need only one. */
+int config_apply_profile(struct ulogd_config *config, const char *name, char *err,
+                         size_t err_size);
 int config_apply_yaml(struct ulogd_config *config, const char *path, char *err, size_t err_size);
 int config_apply_environment(struct ulogd_config *config, char *err, size_t err_size);
+/* Build what the pipeline sections describe (defaults for absent ones). */
+int config_finish(struct ulogd_config *config, char *err, size_t err_size);
+
+const char *config_profile_name(enum config_profile profile);
+const char *console_mode_name(enum console_mode mode);
 
 void config_usage(FILE *out);
+
+/* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
+bool config_parse_size(const char *text, uint64_t *out);
 
 #endif

@@ -1,5 +1,5 @@
 /*
- * config_yaml.c - reading a YAML settings file (see config_yaml.h).
+ * config_yaml.c - reading ulog.yaml (see config_yaml.h).
  *
  * The document API (yaml_parser_load) keeps every node's start mark, so a
  * fault found after parsing still knows its line and column. libyaml counts
@@ -8,21 +8,33 @@
 #include "config_yaml.h"
 
 #include <errno.h>
-#include <stdbool.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <yaml.h>
+#include <strings.h>
 
-/* Settings one file may hold; more is a sign it is not a settings file. */
-#define MAX_SETTINGS 256
+/* Keys one mapping may hold; more is a sign it is not a settings file. */
+#define MAX_KEYS 4096
 
-static int fail_at(char *err, size_t size, const char *path, yaml_mark_t mark, const char *what)
+static int fail_mark(const struct yaml_source *src, yaml_mark_t mark, const char *what)
 {
-    snprintf(err, size, "%s:%zu:%zu: %s", path, mark.line + 1, mark.column + 1, what);
+    snprintf(src->err, src->err_size, "%s:%zu:%zu: %s", src->path, mark.line + 1,
+             mark.column + 1, what);
     return -1;
 }
 
-static int fail_parse(char *err, size_t size, const char *path, const yaml_parser_t *parser)
+int yaml_fail(const struct yaml_source *src, const yaml_node_t *node, const char *fmt, ...)
+{
+    char what[768];
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(what, sizeof what, fmt, ap);
+    va_end(ap);
+    return fail_mark(src, node->start_mark, what);
+}
+
+static int fail_parse(const struct yaml_source *src, const yaml_parser_t *parser)
 {
     char what[512];
     const char *problem = parser->problem ? parser->problem : "invalid YAML";
@@ -31,80 +43,97 @@ static int fail_parse(char *err, size_t size, const char *path, const yaml_parse
         snprintf(what, sizeof what, "%s %s", problem, parser->context);
     else
         snprintf(what, sizeof what, "%s", problem);
-    return fail_at(err, size, path, parser->problem_mark, what);
+    return fail_mark(src, parser->problem_mark, what);
 }
 
-static const char *scalar(const yaml_node_t *node)
+yaml_node_t *yaml_child(const struct yaml_source *src, int index)
 {
-    return (const char *)node->data.scalar.value;
+    return yaml_document_get_node(src->doc, index);
 }
 
-static bool set_twice(yaml_document_t *doc, const yaml_node_pair_t *first,
-                      const yaml_node_pair_t *pair)
+const char *yaml_text(const yaml_node_t *node)
 {
-    const char *name = scalar(yaml_document_get_node(doc, pair->key));
+    return node->type == YAML_SCALAR_NODE ? (const char *)node->data.scalar.value : NULL;
+}
 
-    for (const yaml_node_pair_t *p = first; p < pair; p++)
-        if (strcmp(scalar(yaml_document_get_node(doc, p->key)), name) == 0)
-            return true;
+bool yaml_is_plain(const yaml_node_t *node)
+{
+    return node->type == YAML_SCALAR_NODE && node->data.scalar.style == YAML_PLAIN_SCALAR_STYLE;
+}
+
+bool yaml_plain_bool(const yaml_node_t *node, bool *value)
+{
+    static const char *const yes[] = {"true", "yes", "on"}, *const no[] = {"false", "no", "off"};
+
+    if (!yaml_is_plain(node))
+        return false;
+    for (size_t i = 0; i < 3; i++) {
+        if (strcasecmp(yaml_text(node), yes[i]) == 0)
+            return *value = true, true;
+        if (strcasecmp(yaml_text(node), no[i]) == 0)
+            return *value = false, true;
+    }
     return false;
 }
 
-static int apply_document(yaml_document_t *doc, const char *path, config_yaml_apply_fn *apply,
-                          void *ctx, char *err, size_t size)
+int yaml_expect_scalar(const struct yaml_source *src, const yaml_node_t *node, const char *what)
 {
-    yaml_node_t *root = yaml_document_get_root_node(doc);
-    char reason[384], what[512];
+    if (node->type != YAML_SCALAR_NODE)
+        return yaml_fail(src, node, "%s: expected a single value, not a list or a mapping", what);
+    if (strlen(yaml_text(node)) != node->data.scalar.length)
+        return yaml_fail(src, node, "%s: the value contains a NUL byte", what);
+    return 0;
+}
 
-    if (!root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
-        return 0; /* nothing but comments */
-    if (root->type != YAML_MAPPING_NODE)
-        return fail_at(err, size, path, root->start_mark,
-                       "expected a mapping of settings (name: value) at the top level");
-    yaml_node_pair_t *first = root->data.mapping.pairs.start;
-    if (root->data.mapping.pairs.top - first > MAX_SETTINGS)
-        return fail_at(err, size, path, root->start_mark, "too many settings");
-
-    for (yaml_node_pair_t *pair = first; pair < root->data.mapping.pairs.top; pair++) {
-        yaml_node_t *key = yaml_document_get_node(doc, pair->key);
-        yaml_node_t *value = yaml_document_get_node(doc, pair->value);
-        const char *name;
-
+int yaml_expect_mapping(const struct yaml_source *src, const yaml_node_t *node, const char *what)
+{
+    if (node->type != YAML_MAPPING_NODE)
+        return yaml_fail(src, node, "%s: expected a mapping (name: value)", what);
+    if (node->data.mapping.pairs.top - node->data.mapping.pairs.start > MAX_KEYS)
+        return yaml_fail(src, node, "%s: too many keys", what);
+    YAML_EACH_PAIR(node, pair) {
+        const yaml_node_t *key = yaml_child(src, pair->key);
         if (key->type != YAML_SCALAR_NODE)
-            return fail_at(err, size, path, key->start_mark, "a setting's name must be a word");
-        name = scalar(key);
-        if (set_twice(doc, first, pair)) {
-            snprintf(what, sizeof what, "%.64s is set twice", name);
-            return fail_at(err, size, path, key->start_mark, what);
-        }
-        if (value->type != YAML_SCALAR_NODE) {
-            snprintf(what, sizeof what, "%.64s: expected a single value, not a list or a mapping",
-                     name);
-            return fail_at(err, size, path, value->start_mark, what);
-        }
-        if (strlen(scalar(value)) != value->data.scalar.length) {
-            snprintf(what, sizeof what, "%.64s: the value contains a NUL byte", name);
-            return fail_at(err, size, path, value->start_mark, what);
-        }
-        reason[0] = '\0';
-        switch (apply(ctx, name, scalar(value), reason, sizeof reason)) {
-        case CONFIG_YAML_ACCEPT:
-            break;
-        case CONFIG_YAML_BAD_NAME:
-            return fail_at(err, size, path, key->start_mark, reason);
-        case CONFIG_YAML_BAD_VALUE:
-            snprintf(what, sizeof what, "%.64s: %s", name, reason);
-            return fail_at(err, size, path, value->start_mark, what);
-        }
+            return yaml_fail(src, key, "%s: a key must be a word, not a list or a mapping", what);
+        for (const yaml_node_pair_t *p = node->data.mapping.pairs.start; p < pair; p++)
+            if (strcmp(yaml_text(yaml_child(src, p->key)), yaml_text(key)) == 0)
+                return yaml_fail(src, key, "%.64s is set twice", yaml_text(key));
     }
     return 0;
 }
 
-int config_yaml_read(const char *path, config_yaml_apply_fn *apply, void *ctx, char *err,
+int yaml_expect_sequence(const struct yaml_source *src, const yaml_node_t *node,
+                         const char *what)
+{
+    if (node->type != YAML_SEQUENCE_NODE)
+        return yaml_fail(src, node, "%s: expected a list", what);
+    return 0;
+}
+
+static int read_document(const struct yaml_source *src, config_yaml_section_fn *section,
+                         void *ctx)
+{
+    yaml_node_t *root = yaml_document_get_root_node(src->doc);
+
+    if (!root || (root->type == YAML_SCALAR_NODE && root->data.scalar.length == 0))
+        return 0; /* nothing but comments */
+    if (root->type != YAML_MAPPING_NODE)
+        return yaml_fail(src, root, "expected a mapping of settings (name: value) at the top level");
+    if (yaml_expect_mapping(src, root, "the top level") != 0)
+        return -1;
+    YAML_EACH_PAIR(root, pair) {
+        if (section(ctx, src, yaml_child(src, pair->key), yaml_child(src, pair->value)) != 0)
+            return -1;
+    }
+    return 0;
+}
+
+int config_yaml_read(const char *path, config_yaml_section_fn *section, void *ctx, char *err,
                      size_t size)
 {
     yaml_parser_t parser;
     yaml_document_t doc;
+    struct yaml_source src = {.path = path, .doc = &doc, .err = err, .err_size = size};
     FILE *file = fopen(path, "rb");
     int rc;
 
@@ -119,18 +148,17 @@ int config_yaml_read(const char *path, config_yaml_apply_fn *apply, void *ctx, c
     }
     yaml_parser_set_input_file(&parser, file);
     if (!yaml_parser_load(&parser, &doc)) {
-        rc = fail_parse(err, size, path, &parser);
+        rc = fail_parse(&src, &parser);
     } else {
-        rc = apply_document(&doc, path, apply, ctx, err, size);
+        rc = read_document(&src, section, ctx);
         yaml_document_delete(&doc);
         /* One document only: a second one would otherwise be ignored unseen. */
         if (rc == 0 && !yaml_parser_load(&parser, &doc)) {
-            rc = fail_parse(err, size, path, &parser);
+            rc = fail_parse(&src, &parser);
         } else if (rc == 0) {
             yaml_node_t *extra = yaml_document_get_root_node(&doc);
             if (extra)
-                rc = fail_at(err, size, path, extra->start_mark,
-                             "only one YAML document is allowed");
+                rc = yaml_fail(&src, extra, "only one YAML document is allowed");
             yaml_document_delete(&doc);
         }
     }

@@ -1,33 +1,71 @@
 /*
- * config_yaml.h - reading a YAML settings file: one mapping of name: value.
+ * config_yaml.h - reading ulog.yaml: the document, and faults with their place.
  *
- * libyaml does the parsing; this file walks the document and hands each
- * setting to the caller, and owns the one thing a user needs from a refusal:
- * "FILE:LINE:COLUMN: what is wrong", pointing at the key when the name is
- * wrong and at the value when the value is.
+ * libyaml does the parsing; this file owns what every reader of the file
+ * needs on top: one document and no more, a top level that is a mapping
+ * without repeated keys, and the one thing a user needs from a refusal:
+ * "FILE:LINE:COLUMN: what is wrong", pointing at the node at fault. The
+ * meaning of each top-level key belongs to its caller (config.c for the
+ * plain settings, config_pipeline.c for the sections that shape records).
  */
 #ifndef ULOGD_CONFIG_YAML_H
 #define ULOGD_CONFIG_YAML_H
 
+#include <stdbool.h>
 #include <stddef.h>
+#include <yaml.h>
 
-enum config_yaml_verdict {
-    CONFIG_YAML_ACCEPT,
-    CONFIG_YAML_BAD_NAME,  /* `reason` says why; reported at the key */
-    CONFIG_YAML_BAD_VALUE, /* `reason` says why; reported at the value as "name: reason" */
+/* The document being read, and where its refusal goes. */
+struct yaml_source {
+    const char *path;
+    yaml_document_t *doc;
+    char *err;
+    size_t err_size;
 };
 
-typedef enum config_yaml_verdict config_yaml_apply_fn(void *ctx, const char *name,
-                                                      const char *value, char *reason,
-                                                      size_t reason_size);
+/* Called for each top-level key, in file order; 0, or -1 after yaml_fail(). */
+typedef int config_yaml_section_fn(void *ctx, const struct yaml_source *src,
+                                   const yaml_node_t *key, const yaml_node_t *value);
 
 /*
- * Call `apply` for every setting of `path`, in file order. An empty file has
- * none. 0, or -1 with `err` holding the first fault: a syntax error, a
- * top level that is not a mapping, a value that is a list or mapping, a
- * setting given twice, a second document, or a verdict from `apply`.
+ * Read `path` and hand each top-level key to `section`. An empty file (or
+ * one of comments only) has none. 0, or -1 with `err` holding the first
+ * fault: a syntax error, a top level that is not a mapping, a key given
+ * twice, a second document, or what `section` refused.
  */
-int config_yaml_read(const char *path, config_yaml_apply_fn *apply, void *ctx, char *err,
+int config_yaml_read(const char *path, config_yaml_section_fn *section, void *ctx, char *err,
                      size_t err_size);
+
+/* Write "PATH:LINE:COLUMN: <fmt>" (1-based, as editors count) to src->err; returns -1. */
+int yaml_fail(const struct yaml_source *src, const yaml_node_t *node, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+yaml_node_t *yaml_child(const struct yaml_source *src, int index);
+
+/* A scalar's text, NUL-terminated; NULL for a list or a mapping. */
+const char *yaml_text(const yaml_node_t *node);
+
+/* A scalar without quotes: `true` and `yes` are booleans, "true" is text. */
+bool yaml_is_plain(const yaml_node_t *node);
+
+/* A plain true/false (yes/no, on/off); false when the node is anything else. */
+bool yaml_plain_bool(const yaml_node_t *node, bool *value);
+
+/*
+ * Checks that fail with a message naming `what` (such as "rules[2].match"):
+ * a scalar without NUL bytes, a mapping whose keys are scalars given once,
+ * a sequence.
+ */
+int yaml_expect_scalar(const struct yaml_source *src, const yaml_node_t *node, const char *what);
+int yaml_expect_mapping(const struct yaml_source *src, const yaml_node_t *node, const char *what);
+int yaml_expect_sequence(const struct yaml_source *src, const yaml_node_t *node,
+                         const char *what);
+
+#define YAML_EACH_PAIR(node, pair)                                                          \
+    for (yaml_node_pair_t *pair = (node)->data.mapping.pairs.start;                         \
+         pair < (node)->data.mapping.pairs.top; pair++)
+#define YAML_EACH_ITEM(node, item)                                                          \
+    for (yaml_node_item_t *item = (node)->data.sequence.items.start;                        \
+         item < (node)->data.sequence.items.top; item++)
 
 #endif

@@ -23,10 +23,13 @@
 #define MAX_STRAY_FDS 16
 
 void connection_context_init(struct connection_context *ctx, struct assembler *assembler,
+                             struct multiline *multiline, struct pipeline *pipeline,
                              struct record_sink sink, struct selflog *selflog, const char *host)
 {
     memset(ctx, 0, sizeof *ctx);
     ctx->assembler = assembler;
+    ctx->multiline = multiline;
+    ctx->pipeline = pipeline;
     ctx->sink = sink;
     ctx->selflog = selflog;
     ctx->host = host;
@@ -47,6 +50,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
     c->ctx = ctx;
     c->fd = fd;
     line_set_init(&c->lines, c);
+    multiline_set_init(&c->blocks, c);
     ctx->stats.accepted++;
     return c;
 }
@@ -54,6 +58,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
 void connection_destroy(struct connection *c)
 {
     assembler_flush_set(c->ctx->assembler, &c->lines);
+    multiline_flush_set(c->ctx->multiline, &c->blocks);
     list_remove(&c->link);
     close(c->fd);
     free(c->program);
@@ -94,15 +99,22 @@ static void fault(struct connection *c, const char *reason)
                  "closed the connection of %s (pid %" PRIu32 "): %s", display_name(c), pid, reason);
 }
 
-void connection_emit_line(void *vctx, void *owner, const struct line *line)
+void connection_line_assembled(void *vctx, void *owner, const struct line *line)
+{
+    struct connection_context *ctx = vctx;
+    struct connection *c = owner;
+
+    ctx->stats.lines++;
+    multiline_feed(ctx->multiline, &c->blocks, line);
+}
+
+void connection_emit_line(void *vctx, void *owner, const struct line *line,
+                          const struct multiline_out *block)
 {
     struct connection_context *ctx = vctx;
     struct connection *c = owner;
     json_t *metadata = NULL;
 
-    ctx->stats.lines++;
-    if (!record_sink_wants(&ctx->sink, ULOG_INFO))
-        return;
     if (line->part || (line->kernel_pid && line->kernel_pid != line->pid)) {
         metadata = json_object();
         if (line->part)
@@ -128,7 +140,7 @@ void connection_emit_line(void *vctx, void *owner, const struct line *line)
         .context = c->context,
         .metadata = metadata,
     };
-    ctx->sink.write(ctx->sink.ctx, &record);
+    pipeline_line(ctx->pipeline, &record, line->stream == ULOG_STREAM_STDERR, block);
     json_decref(metadata);
 }
 

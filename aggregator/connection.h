@@ -18,6 +18,8 @@
 #include "assembler.h"
 #include "container.h"
 #include "list.h"
+#include "multiline.h"
+#include "pipeline.h"
 #include "record.h"
 #include "selflog.h"
 
@@ -32,6 +34,8 @@ struct connection_stats {
 /* What every connection shares. */
 struct connection_context {
     struct assembler *assembler;
+    struct multiline *multiline;
+    struct pipeline *pipeline;
     struct record_sink sink;
     struct selflog *selflog;
     const char *host;        /* ulogd's host name, for a HELLO that names none */
@@ -53,6 +57,7 @@ struct connection {
     json_t *context;                   /* ULOG_CONTEXT as an object, or NULL */
     uint64_t messages;
     struct line_set lines;
+    struct multiline_set blocks;
 };
 
 enum connection_state {
@@ -63,11 +68,15 @@ enum connection_state {
 };
 
 void connection_context_init(struct connection_context *ctx, struct assembler *assembler,
+                             struct multiline *multiline, struct pipeline *pipeline,
                              struct record_sink sink, struct selflog *selflog, const char *host);
 void connection_context_free(struct connection_context *ctx);
 
 /* The assembler's emit function: ctx is the connection_context, owner the connection. */
-void connection_emit_line(void *ctx, void *owner, const struct line *line);
+void connection_line_assembled(void *ctx, void *owner, const struct line *line);
+/* The multiline stage's emit function: the same ctx and owner. */
+void connection_emit_line(void *ctx, void *owner, const struct line *line,
+                          const struct multiline_out *block);
 
 struct connection *connection_new(struct connection_context *ctx, int fd);
 

@@ -84,6 +84,12 @@ static int open_file(struct logfile *log)
 int logfile_open(struct logfile *log, const char *dir, uint64_t rotation_size,
                  unsigned backup_count)
 {
+    return logfile_open_named(log, dir, LOGFILE_NAME, rotation_size, backup_count);
+}
+
+int logfile_open_named(struct logfile *log, const char *dir, const char *name,
+                       uint64_t rotation_size, unsigned backup_count)
+{
     memset(log, 0, sizeof *log);
     log->fd = -1;
     log->rotation_size = rotation_size;
@@ -91,7 +97,7 @@ int logfile_open(struct logfile *log, const char *dir, uint64_t rotation_size,
     if (make_directories(dir) != 0)
         return -1;
     log->dir = must_strdup(dir);
-    log->path = join(dir, LOGFILE_NAME);
+    log->path = join(dir, name);
     if (open_file(log) != 0) {
         int saved = errno;
         free(log->dir);

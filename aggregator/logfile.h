@@ -47,6 +47,10 @@ struct logfile {
 int logfile_open(struct logfile *log, const char *dir, uint64_t rotation_size,
                  unsigned backup_count);
 
+/* The same for another file of the directory (errors.log, a route's file). */
+int logfile_open_named(struct logfile *log, const char *dir, const char *name,
+                       uint64_t rotation_size, unsigned backup_count);
+
 /* Queue one whole line (with its "\n"). 0, or -1 if refused and counted. */
 int logfile_append(struct logfile *log, const char *line, size_t len);
 

@@ -1,10 +1,11 @@
 /*
  * main.c - ulogd: settings, wiring, start-up and the final report.
  *
- * Builds the pipeline once, in data order: all.log, the record sink that
- * writes to it, ulogd's own log, the socket, the line assembler, the
- * connections and the event loop; then runs the loop and tears it down in
- * the opposite order. Everything that can be refused (settings, the log
+ * Builds the pipeline once, against the direction of data so each stage
+ * has its successor when it starts: the outputs (all.log, errors.log, the
+ * console), the record pipeline, ulogd's own log, the socket, the
+ * multiline stage, the line assembler, the connections and the event loop;
+ * then runs the loop and tears it down in the opposite order. Everything that can be refused (settings, the log
  * directory, the socket) is refused here, before anything runs, with one
  * line on stderr and exit status 1 (2 for a usage error).
  */
@@ -25,7 +26,13 @@
 #include "connection.h"
 #include "listener.h"
 #include "logfile.h"
+#include "multiline.h"
+#include "outputs.h"
+#include "pipeline.h"
 #include "record.h"
+#include "redact.h"
+#include "reload.h"
+#include "rules.h"
 #include "selflog.h"
 #include "server.h"
 
@@ -33,28 +40,11 @@
 #define ULOG_VERSION "unknown"
 #endif
 
-/* The record sink: one JSON line per record, appended to all.log. */
-struct output {
-    struct logfile *logfile;
-    struct bytebuf line;
-    enum ulog_level min_level;
-    uint64_t records;
-    uint64_t unencodable;
-};
-
-static void write_record(void *ctx, const struct record *record)
+/* ulogd's own records about its outputs go through the pipeline like any other. */
+static void report_output(void *ctx, enum ulog_level level, const char *event_type,
+                          json_t *metadata, const char *message)
 {
-    struct output *out = ctx;
-
-    if (record->level < out->min_level)
-        return;
-    out->line.len = 0;
-    if (record_append_json(record, &out->line) != 0) {
-        out->unencodable++;
-        return;
-    }
-    if (logfile_append(out->logfile, out->line.data, out->line.len) == 0)
-        out->records++;
+    selflog_emit(ctx, level, event_type, metadata, "%s", message);
 }
 
 /* Every connection holds a descriptor: allow as many as the hard limit does. */
@@ -112,31 +102,57 @@ static void announce(const char *argv0, const char *log_dir, const char *log_pat
     free(ulog);
 }
 
+static json_t *describe_settings(const struct ulogd_config *config, const char *log_path,
+                                const char *socket_path)
+{
+    const struct pipeline_settings *p = &config->pipeline;
+    json_t *settings = json_pack(
+        "{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:s, s:s, s:I, s:I, s:I, s:b}", "version",
+        ULOG_VERSION, "profile", config_profile_name(config->profile), "log_file", log_path,
+        "socket", socket_path, "level", ulog_level_name(config->level), "console",
+        console_mode_name(config->console), "rotation_size", (json_int_t)config->rotation_size,
+        "backup_count", (json_int_t)config->backup_count, "max_line_bytes",
+        (json_int_t)config->max_line_bytes, "errors_file",
+        config->errors_file[0] ? config->errors_file : "off", "timestamp",
+        config->line_timestamps ? "line" : "capture", "rules",
+        (json_int_t)rule_set_count(p->rules), "redaction_patterns",
+        (json_int_t)(p->redactor ? redactor_pattern_count(p->redactor) : 0), "multiline_formats",
+        (json_int_t)(p->multiline ? multiline_formats_count(p->multiline) : 0), "lift", p->lift);
+    if (config->config_file)
+        json_object_set_new(settings, "config_file", json_string(config->config_file));
+    return settings;
+}
+
 int main(int argc, char **argv)
 {
-    struct ulogd_config config;
-    struct logfile logfile;
-    struct output output = {.line = BYTEBUF_INIT};
+    struct ulogd_config *config = must_malloc(sizeof *config);
+    struct outputs outputs;
+    struct pipeline pipeline;
     struct selflog selflog;
     struct listener listener;
+    struct multiline multiline;
     struct assembler assembler;
     struct connection_context connections;
+    struct reload reload;
     struct server server;
     char host[256] = "";
     char err[1024];
     char *socket_path;
+    size_t left;
     int status = 0;
 
     json_set_alloc_funcs(must_malloc, free);
-    switch (config_load(&config, argc, argv, err, sizeof err)) {
+    switch (config_load(config, argc, argv, err, sizeof err)) {
     case CONFIG_OK:
         break;
     case CONFIG_EXIT_SUCCESS:
-        config_free(&config);
+        config_free(config);
+        free(config);
         return 0;
     case CONFIG_ERROR:
         fprintf(stderr, "ulogd: %s\n", err);
-        config_free(&config);
+        config_free(config);
+        free(config);
         return 2;
     }
     if (server_block_signals() != 0) {
@@ -147,62 +163,83 @@ int main(int argc, char **argv)
     if (gethostname(host, sizeof host - 1) != 0)
         strcpy(host, "localhost");
 
-    if (logfile_open(&logfile, config.log_dir, config.rotation_size, config.backup_count) != 0) {
-        fprintf(stderr, "ulogd: cannot open %s/%s: %s\n", config.log_dir, LOGFILE_NAME,
-                strerror(errno));
-        config_free(&config);
+    if (outputs_open(&outputs, config, err, sizeof err) != 0) {
+        fprintf(stderr, "ulogd: %s\n", err);
+        config_free(config);
+        free(config);
         return 1;
     }
-    output.logfile = &logfile;
-    output.min_level = config.level;
-    struct record_sink sink = {.write = write_record, .ctx = &output, .min_level = config.level};
+    pipeline_init(&pipeline, config, &outputs);
+    /* The pipeline applies every minimum level itself; the sink takes all. */
+    struct record_sink sink = {.write = pipeline_sink_write, .ctx = &pipeline,
+                               .min_level = ULOG_DEBUG};
     selflog_init(&selflog, sink, host);
+    pipeline_set_selflog(&pipeline, &selflog);
+    outputs.report = report_output;
+    outputs.report_ctx = &selflog;
 
-    socket_path = config.socket ? must_strdup(config.socket) : listener_default_path(err, sizeof err);
+    socket_path = config->socket ? must_strdup(config->socket)
+                                 : listener_default_path(err, sizeof err);
     if (!socket_path || listener_open(&listener, socket_path, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
-        logfile_close(&logfile);
+        pipeline_free(&pipeline);
+        outputs_close(&outputs, &left);
         free(socket_path);
-        config_free(&config);
+        config_free(config);
+        free(config);
         return 1;
     }
-    assembler_init(&assembler, config.max_line_bytes, ASSEMBLER_PARTIAL_LINE_TIMEOUT_NS, NULL,
-                   connection_emit_line, &connections);
-    connection_context_init(&connections, &assembler, sink, &selflog, host);
-    if (server_init(&server, &listener, &connections, &assembler, &logfile, &selflog, err,
-                    sizeof err) != 0) {
+    multiline_init(&multiline, config->pipeline.multiline, config->pipeline.multiline_timeout_ns,
+                   config->pipeline.multiline_max_lines, config->pipeline.multiline_max_bytes,
+                   NULL, connection_emit_line, &connections);
+    assembler_init(&assembler, config->max_line_bytes, ASSEMBLER_PARTIAL_LINE_TIMEOUT_NS, NULL,
+                   connection_line_assembled, &connections);
+    connection_context_init(&connections, &assembler, &multiline, &pipeline, sink, &selflog, host);
+    reload_init(&reload, argc, argv, config, &pipeline, &multiline, &outputs, &selflog);
+    struct server_parts parts = {
+        .listener = &listener,
+        .connections = &connections,
+        .assembler = &assembler,
+        .multiline = &multiline,
+        .pipeline = &pipeline,
+        .outputs = &outputs,
+        .reload = &reload,
+        .selflog = &selflog,
+    };
+    if (server_init(&server, &parts, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
         status = 1;
         goto out;
     }
 
-    json_t *settings = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "version", ULOG_VERSION,
-                                 "log_file", logfile.path, "socket", socket_path, "level",
-                                 ulog_level_name(config.level), "rotation_size",
-                                 (json_int_t)config.rotation_size, "backup_count",
-                                 (json_int_t)config.backup_count, "max_line_bytes",
-                                 (json_int_t)config.max_line_bytes);
-    if (config.config_file)
-        json_object_set_new(settings, "config_file", json_string(config.config_file));
-    selflog_emit(&selflog, ULOG_INFO, "ulogd_start", settings,
-                 "ulogd %s started: writing %s, listening on %s", ULOG_VERSION, logfile.path,
-                 socket_path);
-    announce(argv[0], config.log_dir, logfile.path, socket_path, config.socket != NULL);
+    selflog_emit(&selflog, ULOG_INFO, "ulogd_start",
+                 describe_settings(config, outputs.all.log.path, socket_path),
+                 "ulogd %s started (%s profile): writing %s, listening on %s", ULOG_VERSION,
+                 config_profile_name(config->profile), outputs.all.log.path, socket_path);
+    announce(argv[0], config->log_dir, outputs.all.log.path, socket_path, config->socket != NULL);
 
     if (server_run(&server) != 0)
         status = 1;
+    /* Rate-limit counts not yet reported would otherwise go unsaid. */
+    pipeline_housekeeping(&pipeline, UINT64_MAX);
 
     const struct connection_stats *stats = &connections.stats;
+    const struct pipeline_stats *ps = &pipeline.stats;
     char signal_name[32] = "";
     if (server.stop_signal)
         snprintf(signal_name, sizeof signal_name, "SIG%s", sigabbrev_np(server.stop_signal));
     selflog_emit(&selflog, ULOG_INFO, "ulogd_stop",
-                 json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I}", "signal",
-                           server.stop_signal ? signal_name : NULL,
-                           "connections", (json_int_t)stats->accepted, "messages",
-                           (json_int_t)stats->messages, "lines", (json_int_t)stats->lines,
-                           "connection_errors", (json_int_t)stats->failed, "records_lost",
-                           (json_int_t)logfile.refused_lines),
+                 json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                           "signal", server.stop_signal ? signal_name : NULL, "connections",
+                           (json_int_t)stats->accepted, "messages", (json_int_t)stats->messages,
+                           "lines", (json_int_t)stats->lines, "connection_errors",
+                           (json_int_t)stats->failed, "records_lost",
+                           (json_int_t)outputs.all.log.refused_lines, "records_written",
+                           (json_int_t)ps->records_out, "dropped_by_rule",
+                           (json_int_t)ps->dropped_by_rule, "rate_limited",
+                           (json_int_t)ps->rate_limited, "below_level",
+                           (json_int_t)ps->below_level, "redactions", (json_int_t)ps->redactions,
+                           "reloads", (json_int_t)reload.reloads),
                  "ulogd stopped: %" PRIu64 " connections, %" PRIu64 " lines, %" PRIu64
                  " connection errors",
                  stats->accepted, stats->lines, stats->failed);
@@ -210,15 +247,18 @@ int main(int argc, char **argv)
 out:
     connection_context_free(&connections);
     assembler_free(&assembler);
-    if (logfile_flush(&logfile) != 0) {
+    multiline_free(&multiline);
+    if (outputs_close(&outputs, &left) != 0) {
         fprintf(stderr, "ulogd: writing %s failed: %s; %zu bytes of records are lost\n",
-                logfile.path, strerror(errno), logfile.queued.len);
+                LOGFILE_NAME, strerror(errno), left);
         status = 1;
     }
-    logfile_close(&logfile);
+    pipeline_free(&pipeline);
     listener_close(&listener);
-    bytebuf_free(&output.line);
     free(socket_path);
-    config_free(&config);
+    config = reload.config; /* a reload may have replaced it */
+    reload_free(&reload);
+    config_free(config);
+    free(config);
     return status;
 }

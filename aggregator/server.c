@@ -21,12 +21,12 @@
 /* Connections accepted per wake-up. */
 #define ACCEPT_BUDGET 64
 #define MAX_EVENTS 64
-/* After a failed write of all.log, try again this much later. */
+/* After a failed write of a log file, try again this much later. */
 #define WRITE_RETRY_NS 1000000000u
 /* Report running out of descriptors at most this often. */
 #define SHED_REPORT_INTERVAL_NS 10000000000u
 
-static char listener_tag, signal_tag;
+static char listener_tag, signal_tag, inotify_tag;
 
 int server_block_signals(void)
 {
@@ -42,19 +42,21 @@ int server_block_signals(void)
     return 0;
 }
 
-int server_init(struct server *s, struct listener *listener,
-                struct connection_context *connection_ctx, struct assembler *assembler,
-                struct logfile *logfile, struct selflog *selflog, char *err, size_t size)
+int server_init(struct server *s, const struct server_parts *parts, char *err, size_t size)
 {
     struct epoll_event ev = {.events = EPOLLIN};
+    struct listener *listener = parts->listener;
     sigset_t set;
 
     memset(s, 0, sizeof *s);
     s->listener = listener;
-    s->connection_ctx = connection_ctx;
-    s->assembler = assembler;
-    s->logfile = logfile;
-    s->selflog = selflog;
+    s->connection_ctx = parts->connections;
+    s->assembler = parts->assembler;
+    s->multiline = parts->multiline;
+    s->pipeline = parts->pipeline;
+    s->outputs = parts->outputs;
+    s->reload = parts->reload;
+    s->selflog = parts->selflog;
     list_init(&s->connections);
 
     sigemptyset(&set);
@@ -76,6 +78,13 @@ int server_init(struct server *s, struct listener *listener,
     }
     ev.data.ptr = &signal_tag;
     if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &inotify_tag;
+    if (s->reload->inotify_fd >= 0 &&
+        epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->reload->inotify_fd, &ev) != 0) {
         snprintf(err, size, "epoll: %s", strerror(errno));
         server_free(s);
         return -1;
@@ -137,73 +146,53 @@ static void serve_connection(struct connection *c)
         connection_destroy(c); /* closing the fd also takes it out of the epoll set */
 }
 
-static void reopen_log(struct server *s)
-{
-    if (logfile_reopen(s->logfile) != 0) {
-        fprintf(stderr, "ulogd: cannot re-open %s: %s; retrying\n", s->logfile->path,
-                strerror(errno));
-        return;
-    }
-    selflog_emit(s->selflog, ULOG_INFO, "log_reopened", NULL, "re-opened %s (SIGHUP)",
-                 s->logfile->path);
-}
-
 static void handle_signals(struct server *s)
 {
     struct signalfd_siginfo info;
 
     while (read(s->signal_fd, &info, sizeof info) == (ssize_t)sizeof info) {
-        if (info.ssi_signo == SIGHUP)
-            reopen_log(s);
-        else
+        if (info.ssi_signo == SIGHUP) {
+            outputs_reopen(s->outputs);
+            reload_now(s->reload, "SIGHUP");
+        } else {
             s->stop_signal = (int)info.ssi_signo;
+        }
     }
 }
 
-static void flush_log(struct server *s, uint64_t now)
+static void flush_outputs(struct server *s, uint64_t now)
 {
-    struct logfile *log = s->logfile;
-
-    if (logfile_flush(log) != 0) {
-        if (errno != s->write_errno)
-            fprintf(stderr, "ulogd: cannot write %s: %s; keeping records in memory and retrying\n",
-                    log->path, strerror(errno));
-        s->write_errno = errno;
-        s->flush_due = now + WRITE_RETRY_NS;
-        return;
-    }
-    s->flush_due = 0;
-    if (s->write_errno == 0 && log->refused_lines == s->lost_reported)
-        return;
-    /* Writing works again: say what the outage cost, in the log itself. */
-    uint64_t lost = log->refused_lines - s->lost_reported;
-    fprintf(stderr, "ulogd: writing %s works again (%llu records lost)\n", log->path,
-            (unsigned long long)lost);
-    selflog_emit(s->selflog, ULOG_ERROR, "write_error",
-                 json_pack("{s:s, s:I}", "error", strerror(s->write_errno ? s->write_errno : ENOSPC),
-                           "lost_records", (json_int_t)lost),
-                 "%s could not be written for a while (%s); %llu records were lost", log->path,
-                 strerror(s->write_errno ? s->write_errno : ENOSPC), (unsigned long long)lost);
-    s->write_errno = 0;
-    s->lost_reported = log->refused_lines;
+    s->flush_due = outputs_flush(s->outputs) == 0 ? 0 : now + WRITE_RETRY_NS;
 }
 
-/* The flush deadline, the assembler's timeouts, and the epoll timeout they give. */
+static uint64_t earliest(uint64_t a, uint64_t b)
+{
+    return a < b ? a : b;
+}
+
+/* Everything that runs on time, and the epoll timeout that the next of it gives. */
 static int housekeeping(struct server *s, uint64_t batch_start)
 {
     uint64_t now, deadline;
 
+    now = assembler_monotonic_now();
+    reload_housekeeping(s->reload, now);
     assembler_expire(s->assembler);
+    multiline_expire(s->multiline);
+    deadline = pipeline_housekeeping(s->pipeline, now);
     /* Bytes queued during this batch are no older than its start. */
-    if (logfile_has_queued(s->logfile) && s->flush_due == 0)
+    if (outputs_have_queued(s->outputs) && s->flush_due == 0)
         s->flush_due = batch_start + LOGFILE_FLUSH_INTERVAL_NS;
     now = assembler_monotonic_now();
     if (s->flush_due && now >= s->flush_due)
-        flush_log(s, now);
+        flush_outputs(s, now);
 
-    deadline = assembler_next_deadline(s->assembler);
-    if (s->flush_due && s->flush_due < deadline)
-        deadline = s->flush_due;
+    deadline = earliest(deadline, assembler_next_deadline(s->assembler));
+    deadline = earliest(deadline, multiline_next_deadline(s->multiline));
+    if (s->reload->due)
+        deadline = earliest(deadline, s->reload->due);
+    if (s->flush_due)
+        deadline = earliest(deadline, s->flush_due);
     if (deadline == UINT64_MAX)
         return -1;
     if (deadline <= now)
@@ -253,6 +242,8 @@ int server_run(struct server *s)
                 accept_connections(s, ACCEPT_BUDGET);
             else if (tag == &signal_tag)
                 handle_signals(s);
+            else if (tag == &inotify_tag)
+                reload_file_changed(s->reload, batch_start);
             else
                 serve_connection(tag);
         }

@@ -7,11 +7,16 @@
  * Time-driven work (partial lines that waited long enough, all.log's flush
  * at least every 100 ms) sets the epoll timeout; nothing ticks while idle.
  *
+ * Time-driven work also includes stack traces that waited long enough for
+ * their next line, rate-limit reports and a configuration reload that a
+ * file change scheduled.
+ *
  * SIGTERM and SIGINT stop it without losing anything a shim sent
  * successfully: the listener is shut (connect() now fails) and its queue
  * accepted, each connection is shut for reading (a shim's next send fails
  * with EPIPE, so the shim keeps that data for the next ulogd) and read to
- * its end, and partial lines are flushed. SIGHUP re-opens all.log.
+ * its end, and partial lines are flushed. SIGHUP re-opens the log files and
+ * re-reads the configuration.
  */
 #ifndef ULOGD_SERVER_H
 #define ULOGD_SERVER_H
@@ -23,7 +28,10 @@
 #include "connection.h"
 #include "list.h"
 #include "listener.h"
-#include "logfile.h"
+#include "multiline.h"
+#include "outputs.h"
+#include "pipeline.h"
+#include "reload.h"
 #include "selflog.h"
 
 struct server {
@@ -32,12 +40,13 @@ struct server {
     struct listener *listener;
     struct connection_context *connection_ctx;
     struct assembler *assembler;
-    struct logfile *logfile;
+    struct multiline *multiline;
+    struct pipeline *pipeline;
+    struct outputs *outputs;
+    struct reload *reload;
     struct selflog *selflog;
     struct list_node connections;
     uint64_t flush_due;        /* monotonic ns; 0: nothing waits to be written */
-    int write_errno;           /* the all.log write failure being reported, or 0 */
-    uint64_t lost_reported;    /* logfile->refused_lines already reported */
     uint64_t shed_reported_at; /* when running out of descriptors was last reported */
     int stop_signal;
 };
@@ -48,9 +57,19 @@ struct server {
  */
 int server_block_signals(void);
 
-int server_init(struct server *s, struct listener *listener,
-                struct connection_context *connection_ctx, struct assembler *assembler,
-                struct logfile *logfile, struct selflog *selflog, char *err, size_t err_size);
+/* The stages the loop drives, all owned by the caller. */
+struct server_parts {
+    struct listener *listener;
+    struct connection_context *connections;
+    struct assembler *assembler;
+    struct multiline *multiline;
+    struct pipeline *pipeline;
+    struct outputs *outputs;
+    struct reload *reload;
+    struct selflog *selflog;
+};
+
+int server_init(struct server *s, const struct server_parts *parts, char *err, size_t err_size);
 
 /* Serve until SIGTERM or SIGINT, then drain every connection. 0, or -1 if epoll failed. */
 int server_run(struct server *s);

@@ -15,6 +15,9 @@
 int cmd_run(int argc, char **argv);
 void cmd_run_usage(FILE *out);
 
+int cmd_check(int argc, char **argv);
+void cmd_check_usage(FILE *out);
+
 int cmd_tail(int argc, char **argv);
 void cmd_tail_usage(FILE *out);
 

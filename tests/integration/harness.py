@@ -105,8 +105,8 @@ class Ulogd:
         cmd = [*wrapper, ULOGD, "--log-dir", log_dir, "--socket", socket_path, *args]
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                         env=clean_env(env), cwd=ctx.dir,
-                                         start_new_session=True)
+                                         env=clean_env({"ULOG_ENV": "testing", **(env or {})}),
+                                         cwd=ctx.dir, start_new_session=True)
         ctx.track(self.proc)
         wait_until(self._ready, 30 if wrapper else 10, f"ulogd to listen on {socket_path}")
 

@@ -454,6 +454,50 @@ static void a_chunk_without_bytes_changes_nothing(void **state)
     assert_int_equal(assembler_next_deadline(&f->assembler), UINT64_MAX);
 }
 
+static void more_in_write_marks_lines_followed_in_the_same_chunk(void **state)
+{
+    struct fixture *f = *state; /* max_line = 8 */
+    uint64_t start = fake_now;
+
+    feed(f, "a\nb\n\nc");
+    assert_int_equal(line_count, 3);
+    assert_true(lines[0].line.more_in_write);  /* "b" follows */
+    assert_true(lines[1].line.more_in_write);  /* "" follows */
+    assert_false(lines[2].line.more_in_write); /* "c" has no newline yet */
+    /* A line finished by this chunk counts what this chunk carries after it. */
+    feed(f, "d\ne\n");
+    assert_int_equal(line_count, 5);
+    assert_line(3, "cd", 0, false);
+    assert_true(lines[3].line.more_in_write);
+    assert_line(4, "e", 0, false);
+    assert_false(lines[4].line.more_in_write);
+    /* Pieces of an over-long line never say it. */
+    feed(f, "0123456789\nx\n");
+    assert_int_equal(line_count, 8);
+    assert_line(5, "01234567", 1, true);
+    assert_line(6, "89", 2, false);
+    assert_false(lines[5].line.more_in_write);
+    assert_false(lines[6].line.more_in_write); /* though "x" follows */
+    assert_line(7, "x", 0, false);
+    assert_false(lines[7].line.more_in_write);
+    /* Nor lines that leave by timeout or at disconnect. */
+    feed(f, "slow");
+    fake_now = start + 250 * MS;
+    assembler_expire(&f->assembler);
+    assert_int_equal(line_count, 9);
+    assert_false(lines[8].line.more_in_write);
+    feed(f, "\ngone");
+    assembler_flush_set(&f->assembler, &f->set);
+    assert_int_equal(line_count, 10);
+    assert_line(9, "gone", 0, false);
+    assert_false(lines[9].line.more_in_write);
+    /* Only lines of the same key: another thread's chunk is another write. */
+    feed_tid(f, 1, "t1\n");
+    feed_tid(f, 2, "t2\n");
+    assert_false(lines[10].line.more_in_write);
+    assert_false(lines[11].line.more_in_write);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -484,6 +528,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(a_crlf_split_by_the_timeout_makes_one_clean_record, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(a_chunk_without_bytes_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(more_in_write_marks_lines_followed_in_the_same_chunk,
+                                        setup_small, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -19,9 +19,11 @@
 
 #include "config.h"
 
-static const char *const variables[] = {"LOG_DIR", "LOG_LEVEL", "LOG_ROTATION_SIZE",
-                                        "LOG_MAX_BYTES", "LOG_BACKUP_COUNT", "ULOG_SOCKET",
-                                        "ULOG_MAX_LINE"};
+static const char *const variables[] = {
+    "LOG_DIR",          "LOG_LEVEL",        "LOG_ROTATION_SIZE", "LOG_MAX_BYTES",
+    "LOG_BACKUP_COUNT", "ULOG_SOCKET",      "ULOG_MAX_LINE",     "ULOG_ENV",
+    "ULOG_CONFIG",      "ULOG_CONSOLE",     "LOG_SERVICE_HOST",  "LOG_SERVICE_PORT",
+    "LOG_BUFFER_SIZE",  "ULOG_TOKEN"};
 
 struct fixture {
     char path[64];
@@ -88,8 +90,20 @@ static void defaults_without_anything(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(load(f, NULL), CONFIG_OK);
+    /* ULOG_ENV unset is the development profile: DEBUG and the console mirror. */
+    assert_int_equal(f->config.profile, PROFILE_DEVELOPMENT);
+    assert_int_equal(f->config.console, CONSOLE_TEXT);
     assert_string_equal(f->config.log_dir, "./logs");
-    assert_int_equal(f->config.level, ULOG_INFO);
+    assert_int_equal(f->config.level, ULOG_DEBUG);
+    assert_string_equal(f->config.errors_file, "errors.log");
+    assert_int_equal(f->config.errors_level, ULOG_ERROR);
+    assert_string_equal(f->config.service_host, "localhost");
+    assert_int_equal(f->config.service_port, 8765);
+    assert_int_equal(f->config.buffer_size, 1000);
+    assert_false(f->config.line_timestamps);
+    assert_true(f->config.pipeline.lift);
+    assert_non_null(f->config.pipeline.redactor); /* redaction is on by default */
+    assert_non_null(f->config.pipeline.multiline);
     assert_int_equal(f->config.rotation_size, 10485760);
     assert_int_equal(f->config.backup_count, 5);
     assert_null(f->config.socket);
@@ -154,9 +168,108 @@ static void empty_variables_count_as_unset(void **state)
     struct fixture *f = *state;
     setenv("LOG_LEVEL", "", 1);
     setenv("LOG_BACKUP_COUNT", "", 1);
+    setenv("ULOG_ENV", "", 1);
     assert_int_equal(load(f, NULL), CONFIG_OK);
-    assert_int_equal(f->config.level, ULOG_INFO);
+    assert_int_equal(f->config.level, ULOG_DEBUG);
     assert_int_equal(f->config.backup_count, 5);
+}
+
+static void profiles_are_defaults_that_everything_else_overrides(void **state)
+{
+    struct fixture *f = *state;
+    setenv("ULOG_ENV", "production", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.profile, PROFILE_PRODUCTION);
+    assert_int_equal(f->config.level, ULOG_INFO);
+    assert_int_equal(f->config.console, CONSOLE_OFF);
+
+    setenv("ULOG_ENV", "Testing", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.level, ULOG_DEBUG);
+    assert_int_equal(f->config.console, CONSOLE_OFF);
+    assert_string_equal(f->config.log_dir, "./logs/testing");
+
+    /* The file beats the profile, the environment the file, a flag all. */
+    write_yaml(f, "level: WARNING\nconsole: json\n");
+    setenv("ULOG_CONFIG", f->path, 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.level, ULOG_WARNING);
+    assert_int_equal(f->config.console, CONSOLE_JSON);
+    setenv("ULOG_CONSOLE", "off", 1);
+    assert_int_equal(load(f, "--env", "development", NULL), CONFIG_OK);
+    assert_int_equal(f->config.profile, PROFILE_DEVELOPMENT);
+    assert_int_equal(f->config.level, ULOG_WARNING);
+    assert_int_equal(f->config.console, CONSOLE_OFF);
+
+    setenv("ULOG_ENV", "staging", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "ULOG_ENV=staging: unknown profile (use development, production or testing)");
+}
+
+static void binding_beyond_localhost_needs_a_token(void **state)
+{
+    struct fixture *f = *state;
+    setenv("LOG_SERVICE_HOST", "0.0.0.0", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "LOG_SERVICE_HOST=0.0.0.0 binds beyond this machine: set ULOG_TOKEN "
+                    "(16 characters or more) to allow it");
+    setenv("ULOG_TOKEN", "short", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "ULOG_TOKEN: a token must have at least 16 characters"); /* never echoed */
+    setenv("ULOG_TOKEN", "0123456789abcdef0123", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_string_equal(f->config.service_host, "0.0.0.0");
+    write_yaml(f, "token: 0123456789abcdef0123\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    char expected[256];
+    snprintf(expected, sizeof expected,
+             "%s:1:1: the token is read from ULOG_TOKEN only, never from a file", f->path);
+    assert_error(f, expected);
+}
+
+static void pipeline_sections_point_at_their_faults(void **state)
+{
+    struct fixture *f = *state;
+    char expected[512];
+
+    write_yaml(f, "rules:\n"
+                  "  - match: {service: api}\n"
+                  "    drop: true\n"
+                  "  - match: {message: \"~(unclosed\"}\n"
+                  "    drop: true\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    /* The fault is the regex: line 4, the column of its opening quote. */
+    assert_non_null(strstr(f->err, ":4:22: message: "));
+
+    write_yaml(f, "min_levels:\n  services:\n    api: LOUD\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:3:10: api: unknown level \"LOUD\" (use DEBUG, INFO, WARNING, ERROR or "
+             "CRITICAL)", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "redaction:\n  disable: [card, nonsense]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":2:19: no built-in redaction pattern \"nonsense\""));
+
+    write_yaml(f, "multiline:\n  timeout: 5\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:12: timeout: expected a duration from 1ms to 1h, such as 500ms or 2s", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "rules:\n  - match: {service: api}\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":2:5: "));
+
+    write_yaml(f, "redaction:\n  enabled: false\nmultiline:\n  enabled: false\n"
+                  "default_levels: {stderr: WARNING}\nlift: false\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_null(f->config.pipeline.redactor);
+    assert_null(f->config.pipeline.multiline);
+    assert_int_equal(f->config.pipeline.stream_level[1], ULOG_WARNING);
+    assert_int_equal(f->config.pipeline.stream_level[0], ULOG_INFO);
+    assert_false(f->config.pipeline.lift);
 }
 
 static void bad_environment_values_are_refused(void **state)
@@ -275,7 +388,9 @@ static void wrong_settings_in_yaml_point_at_themselves(void **state)
     assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
     snprintf(expected, sizeof expected,
              "%s:3:1: unknown setting \"log_dri\" (known: log_dir, level, rotation_size, "
-             "backup_count, socket, max_line_bytes)", f->path);
+             "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
+             "timestamp, watch, service_host, service_port, buffer_size, lift, default_levels, "
+             "min_levels, multiline, redaction, rules)", f->path);
     assert_error(f, expected);
 
     write_yaml(f, "level: INFO\nbackup_count:   many\n");
@@ -332,6 +447,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(rotation_size_has_an_alias, setup, teardown),
         cmocka_unit_test_setup_teardown(empty_variables_count_as_unset, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_environment_values_are_refused, setup, teardown),
+        cmocka_unit_test_setup_teardown(profiles_are_defaults_that_everything_else_overrides,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(binding_beyond_localhost_needs_a_token, setup, teardown),
+        cmocka_unit_test_setup_teardown(pipeline_sections_point_at_their_faults, setup, teardown),
         cmocka_unit_test_setup_teardown(bad_flags_are_refused, setup, teardown),
         cmocka_unit_test_setup_teardown(help_and_version_end_the_program_successfully, setup,
                                         teardown),
