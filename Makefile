@@ -145,9 +145,10 @@ test-programs: $(PROGRAMS)
 # them with and without the shim and rewrites docs/BENCHMARKS.md (~1 minute).
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
+# -Iinclude: a feeder speaks the shim's protocol with its own encoders (ulog/wire.h).
 $(BUILD)/bench/%: bench/%.c
 	@mkdir -p $(@D)
-	$(CC) $(CSTD) $(WARN) -O2 -g -o $@ $<
+	$(CC) $(CSTD) $(WARN) -O2 -g -Iinclude -MMD -MP -o $@ $<
 
 .PHONY: bench
 bench: deps-test

@@ -39,7 +39,13 @@ static int fail_parse(const struct yaml_source *src, const yaml_parser_t *parser
     char what[512];
     const char *problem = parser->problem ? parser->problem : "invalid YAML";
 
-    if (parser->context)
+    /* "found unexpected end of stream while scanning a quoted scalar" is
+     * found at the end; where that scalar began is what the user must fix. */
+    if (parser->context && (parser->context_mark.line != parser->problem_mark.line ||
+                            parser->context_mark.column != parser->problem_mark.column))
+        snprintf(what, sizeof what, "%s %s that starts at line %zu, column %zu", problem,
+                 parser->context, parser->context_mark.line + 1, parser->context_mark.column + 1);
+    else if (parser->context)
         snprintf(what, sizeof what, "%s %s", problem, parser->context);
     else
         snprintf(what, sizeof what, "%s", problem);

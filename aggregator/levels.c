@@ -6,8 +6,8 @@
  * log formats put it (near the head of the line, after timestamps, bracketed
  * prefixes and "name:" prefixes) and only in the shapes formats give it
  * (UPPERCASE, [bracketed], or followed by ':'). Lowercase prose words never
- * count on their own. Crash openers are recognised by their exact wording
- * because they are printed by runtimes, not by the program's logger.
+ * count on their own. Crash openers, which runtimes print in fixed words,
+ * are recognised in levels_crash.c (see levels_private.h).
  */
 #include "levels.h"
 
@@ -15,6 +15,8 @@
 #include <stdint.h>
 #include <string.h>
 #include <strings.h>
+
+#include "levels_private.h"
 
 /* Detection looks no further: a level announced later is prose. */
 #define SCAN_LIMIT 256
@@ -30,61 +32,49 @@ struct level_name {
 };
 
 #define NAME(text, lvl) {text, sizeof text - 1, lvl}
+/* Sorted: looked up by binary search. */
 static const struct level_name level_names[] = {
-    NAME("trace", ULOG_DEBUG),       NAME("verbose", ULOG_DEBUG),
-    NAME("debug", ULOG_DEBUG),       NAME("dbug", ULOG_DEBUG),
-    NAME("fine", ULOG_DEBUG),        NAME("finer", ULOG_DEBUG),
-    NAME("finest", ULOG_DEBUG),      NAME("vrb", ULOG_DEBUG),
-    NAME("dbg", ULOG_DEBUG),         NAME("info", ULOG_INFO),
-    NAME("information", ULOG_INFO),  NAME("informational", ULOG_INFO),
-    NAME("notice", ULOG_INFO),       NAME("note", ULOG_INFO),
-    NAME("inf", ULOG_INFO),          NAME("warn", ULOG_WARNING),
-    NAME("warning", ULOG_WARNING),   NAME("wrn", ULOG_WARNING),
-    NAME("error", ULOG_ERROR),       NAME("err", ULOG_ERROR),
-    NAME("eror", ULOG_ERROR),        NAME("fail", ULOG_ERROR),
-    NAME("severe", ULOG_ERROR),      NAME("critical", ULOG_CRITICAL),
-    NAME("crit", ULOG_CRITICAL),     NAME("fatal", ULOG_CRITICAL),
-    NAME("ftl", ULOG_CRITICAL),      NAME("panic", ULOG_CRITICAL),
-    NAME("pnc", ULOG_CRITICAL),      NAME("dpanic", ULOG_CRITICAL),
-    NAME("emerg", ULOG_CRITICAL),    NAME("emergency", ULOG_CRITICAL),
-    NAME("alert", ULOG_CRITICAL),
+    NAME("alert", ULOG_CRITICAL), NAME("crit", ULOG_CRITICAL),
+    NAME("critical", ULOG_CRITICAL), NAME("dbg", ULOG_DEBUG),
+    NAME("dbug", ULOG_DEBUG), NAME("debug", ULOG_DEBUG),
+    NAME("dpanic", ULOG_CRITICAL), NAME("emerg", ULOG_CRITICAL),
+    NAME("emergency", ULOG_CRITICAL), NAME("eror", ULOG_ERROR),
+    NAME("err", ULOG_ERROR), NAME("error", ULOG_ERROR),
+    NAME("fail", ULOG_ERROR), NAME("fatal", ULOG_CRITICAL),
+    NAME("fine", ULOG_DEBUG), NAME("finer", ULOG_DEBUG),
+    NAME("finest", ULOG_DEBUG), NAME("ftl", ULOG_CRITICAL),
+    NAME("inf", ULOG_INFO), NAME("info", ULOG_INFO),
+    NAME("information", ULOG_INFO), NAME("informational", ULOG_INFO),
+    NAME("note", ULOG_INFO), NAME("notice", ULOG_INFO),
+    NAME("panic", ULOG_CRITICAL), NAME("pnc", ULOG_CRITICAL),
+    NAME("severe", ULOG_ERROR), NAME("trace", ULOG_DEBUG),
+    NAME("verbose", ULOG_DEBUG), NAME("vrb", ULOG_DEBUG),
+    NAME("warn", ULOG_WARNING), NAME("warning", ULOG_WARNING),
+    NAME("wrn", ULOG_WARNING),
 };
 #undef NAME
-
-static bool is_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
-}
-
-static bool is_digit(char c)
-{
-    return c >= '0' && c <= '9';
-}
-
-static bool is_upper(char c)
-{
-    return c >= 'A' && c <= 'Z';
-}
-
-static bool is_alpha(char c)
-{
-    return is_upper(c) || (c >= 'a' && c <= 'z');
-}
-
-static bool starts_with_n(const char *p, const char *end, const char *literal, size_t n)
-{
-    return (size_t)(end - p) >= n && memcmp(p, literal, n) == 0;
-}
-#define starts_with(p, end, literal) starts_with_n(p, end, literal, sizeof literal - 1)
 
 /* A name of the table, exactly `len` bytes, any case; -1 otherwise. */
 static int level_from_word(const char *s, size_t len)
 {
+    char lower[16];
     if (len < 3 || len > 13)
         return -1;
-    for (size_t i = 0; i < sizeof level_names / sizeof level_names[0]; i++)
-        if (level_names[i].len == len && strncasecmp(s, level_names[i].name, len) == 0)
-            return level_names[i].level;
+    for (size_t i = 0; i < len; i++)
+        lower[i] = (char)(s[i] >= 'A' && s[i] <= 'Z' ? s[i] + ('a' - 'A') : s[i]);
+    size_t lo = 0, hi = sizeof level_names / sizeof level_names[0];
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2, n = level_names[mid].len;
+        int cmp = memcmp(lower, level_names[mid].name, len < n ? len : n);
+        if (cmp == 0)
+            cmp = (int)len - (int)n;
+        if (cmp == 0)
+            return level_names[mid].level;
+        if (cmp < 0)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
     return -1;
 }
 
@@ -130,32 +120,6 @@ int level_from_name(const char *text, size_t len)
 
 /* ---- plain-text detection -------------------------------------------- */
 
-/* Blanks and terminal colour sequences (ESC [ ... final byte) alike. */
-static const char *skip_separators(const char *p, const char *end)
-{
-    while (p < end) {
-        if (is_blank(*p)) {
-            p++;
-        } else if (*p == '\033' && end - p >= 2 && p[1] == '[') {
-            p += 2;
-            while (p < end && !(*p >= 0x40 && *p <= 0x7e))
-                p++;
-            if (p < end)
-                p++;
-        } else {
-            break;
-        }
-    }
-    return p;
-}
-
-static const char *token_end(const char *p, const char *end)
-{
-    while (p < end && !is_blank(*p) && !(*p == '\033' && end - p >= 2 && p[1] == '['))
-        p++;
-    return p;
-}
-
 /* sd-daemon(3) style "<3>": a syslog priority, of which the low 3 bits count. */
 static int syslog_prefix(const char *p, const char *end)
 {
@@ -189,115 +153,6 @@ static int glog_prefix(const char *p, const char *end)
         !is_digit(q[4]) || !is_digit(q[5]) || q[6] != ':' || !is_digit(q[7]) || !is_digit(q[8]))
         return -1;
     return levels[which - letters];
-}
-
-/* "Segmentation fault" alone on its line, as the shell reports a killed child. */
-static bool is_signal_report(const char *p, const char *end, const char *what, size_t len)
-{
-    if (!starts_with_n(p, end, what, len))
-        return false;
-    p += len;
-    if (starts_with(p, end, " (core dumped)"))
-        p += sizeof " (core dumped)" - 1;
-    while (p < end && is_blank(*p))
-        p++;
-    return p == end;
-}
-
-/* UBSan: "x.c:5:3: runtime error: ..." - a position, then the fixed words. */
-static bool is_ubsan_report(const char *p, const char *end)
-{
-    const char *e = token_end(p, end);
-    if (e - p < 3 || e[-1] != ':' || !is_digit(e[-2]))
-        return false;
-    return starts_with(e, end, " runtime error: ");
-}
-
-/* Rust: "thread 'main' panicked at src/main.rs:2:5:" */
-static bool is_rust_panic(const char *p, const char *end)
-{
-    if (!starts_with(p, end, "thread '"))
-        return false;
-    for (p += 8; p < end && *p != '\''; p++)
-        ;
-    return starts_with(p, end, "' panicked at ");
-}
-
-/* The first line of a crash, printed by a runtime rather than a logger. */
-static int crash_opener(const char *p, const char *end)
-{
-#define OPENER(text, lvl) {text, sizeof text - 1, lvl}
-    static const struct {
-        const char *text;
-        unsigned char len;
-        signed char level;
-    } openers[] = {
-        OPENER("Traceback (most recent call last):", ULOG_ERROR),
-        OPENER("panic: ", ULOG_CRITICAL),
-        OPENER("fatal error: ", ULOG_CRITICAL),
-        OPENER("Exception in thread \"", ULOG_ERROR),
-        OPENER("Uncaught ", ULOG_ERROR),
-        OPENER("WARNING: ThreadSanitizer:", ULOG_ERROR),
-        /* signals as the shell reports a killed child, alone on the line */
-        OPENER("Segmentation fault", ULOG_CRITICAL),
-        OPENER("Aborted", ULOG_CRITICAL),
-        OPENER("Bus error", ULOG_CRITICAL),
-        OPENER("Illegal instruction", ULOG_CRITICAL),
-        OPENER("Floating point exception", ULOG_CRITICAL),
-    };
-#undef OPENER
-    enum { FIRST_SIGNAL = 6 };
-    for (size_t i = 0; i < sizeof openers / sizeof openers[0]; i++) {
-        if (i < FIRST_SIGNAL ? starts_with_n(p, end, openers[i].text, openers[i].len)
-                             : is_signal_report(p, end, openers[i].text, openers[i].len))
-            return openers[i].level;
-    }
-    if (is_rust_panic(p, end))
-        return ULOG_CRITICAL;
-    if (is_ubsan_report(p, end))
-        return ULOG_ERROR;
-    return -1;
-}
-
-static bool ends_with_n(const char *s, size_t len, const char *suffix, size_t n)
-{
-    return len >= n && memcmp(s + len - n, suffix, n) == 0;
-}
-#define ends_with(s, len, suffix) ends_with_n(s, len, suffix, sizeof suffix - 1)
-
-/*
- * A Java/Python/JS exception class opening the line: "ValueError: bad",
- * "java.lang.IllegalStateException: boom", or a bare dotted class name
- * alone on the line ("java.lang.NullPointerException" has no message).
- */
-static int exception_class(const char *tok, const char *tok_end, const char *end)
-{
-    if (!is_alpha(tok[0]) && tok[0] != '_')
-        return -1;
-    const char *q = tok, *segment = tok;
-    bool dotted = false;
-    for (; q < tok_end; q++) {
-        char c = *q;
-        if (c == '.' || c == '$') {
-            dotted = true;
-            segment = q + 1;
-        } else if (!is_alpha(c) && !is_digit(c) && c != '_') {
-            break;
-        }
-    }
-    size_t seg_len = (size_t)(q - segment);
-    int level = -1;
-    if (ends_with(segment, seg_len, "Error") || ends_with(segment, seg_len, "Exception"))
-        level = ULOG_ERROR;
-    else if (ends_with(segment, seg_len, "Warning"))
-        level = ULOG_WARNING;
-    if (level < 0)
-        return -1;
-    if (q + 1 == tok_end && *q == ':')
-        return level;
-    if (q == tok_end && dotted && skip_separators(q, end) == end)
-        return level;
-    return -1;
 }
 
 static bool all_upper(const char *s, size_t len)
@@ -385,29 +240,24 @@ static int scan_words(const char *p, const char *end)
         while (tok + wlen < tok_end && is_alpha(tok[wlen]))
             wlen++;
         const char *after = tok + wlen;
-        if (wlen > 0) {
-            int level = level_from_word(tok, wlen);
-            bool upper = all_upper(tok, wlen);
-            if (level >= 0 && upper && (after == tok_end || *after == ':'))
-                return level; /* "ERROR", "WARNING:root:msg" */
-            if (level >= 0 && after + 1 == tok_end && *after == ':')
-                return level; /* "error: x" as gcc and git print it */
-        }
-        const char *dot = memrchr(tok, '.', (size_t)(tok_end - tok));
-        if (dot && tok_end[-1] == ':') { /* monolog's "channel.LEVEL:" */
+        bool name_prefix = tok_end[-1] == ':';
+        /* "ERROR", "WARNING:root:msg"; any case only as "error: x" (gcc, git) */
+        bool shaped = (all_upper(tok, wlen) && (after == tok_end || *after == ':')) ||
+                      (after + 1 == tok_end && name_prefix);
+        int level;
+        if (wlen > 0 && shaped && (level = level_from_word(tok, wlen)) >= 0)
+            return level;
+        const char *dot = name_prefix ? memrchr(tok, '.', (size_t)(tok_end - tok)) : NULL;
+        if (dot) { /* monolog's "channel.LEVEL:" */
             size_t n = (size_t)(tok_end - 1 - (dot + 1));
-            int level = level_from_word(dot + 1, n);
-            if (level >= 0 && all_upper(dot + 1, n))
+            if (all_upper(dot + 1, n) && (level = level_from_word(dot + 1, n)) >= 0)
                 return level;
         }
-        if (counted == 0) {
-            int level = exception_class(tok, tok_end, end);
-            if (level >= 0)
-                return level;
-        }
+        if (counted == 0 && (name_prefix || skip_separators(tok_end, end) == end) &&
+            (level = levels_exception_class(tok, tok_end, end)) >= 0)
+            return level;
         bool timestamp = is_digit(tok[0]) ||
                          ((tok[0] == '+' || tok[0] == '-') && tok + 1 < tok_end && is_digit(tok[1]));
-        bool name_prefix = tok_end[-1] == ':';
         if (!timestamp && !name_prefix && has_alnum(tok, tok_end))
             counted++;
     }
@@ -466,14 +316,8 @@ int level_detect_text(const char *line, size_t len)
     const char *p = skip_separators(line, end);
     if ((level = glog_prefix(p, end)) >= 0)
         return level;
-    if (starts_with(p, end, "==")) { /* "==4242==ERROR: AddressSanitizer: ..." */
-        const char *q = p + 2;
-        while (q < end && is_digit(*q))
-            q++;
-        if (q > p + 2 && starts_with(q, end, "=="))
-            p = q + 2;
-    }
-    if ((level = crash_opener(p, end)) >= 0)
+    p = levels_skip_sanitizer_pid(p, end);
+    if ((level = levels_crash_opener(p, end)) >= 0)
         return level;
     if ((level = scan_words(p, end)) >= 0)
         return level;

@@ -6,7 +6,9 @@
  * ranked key of each field wins ("msg" over "@mt" over "event"); a key that
  * does not win stays in metadata, so nothing the line said is lost.
  * logfmt is checked for shape without allocating before anything is built,
- * because most lines that contain '=' are prose, not logfmt.
+ * because most lines that contain '=' are prose, not logfmt. The syntax of
+ * logfmt (pairs, quoting) is logfmt.c's business, reading the time field's
+ * value timestamp.c's.
  */
 #include "lift.h"
 
@@ -20,6 +22,8 @@
 
 #include "alloc.h"
 #include "levels.h"
+#include "logfmt.h"
+#include "timestamp.h"
 #include "utf8.h"
 
 enum field {
@@ -90,118 +94,6 @@ struct choice {
     size_t len;
     json_t *value; /* JSON only */
 };
-
-/* ---- time ---------------------------------------------------------------- */
-
-static bool digits(const char *s, size_t n, unsigned *out)
-{
-    unsigned v = 0;
-    for (size_t i = 0; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9')
-            return false;
-        v = v * 10 + (unsigned)(s[i] - '0');
-    }
-    *out = v;
-    return true;
-}
-
-/* Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm). */
-static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    unsigned yoe = (unsigned)(y - era * 400);
-    unsigned doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    unsigned doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + (int64_t)doe - 719468;
-}
-
-/* RFC 3339 ("T", "t" or " " between date and time), any fraction; 0 if not. */
-static uint64_t parse_rfc3339(const char *s, size_t len)
-{
-    unsigned y, mo, d, h, mi, sec;
-    if (len < 20 || !digits(s, 4, &y) || s[4] != '-' || !digits(s + 5, 2, &mo) || s[7] != '-' ||
-        !digits(s + 8, 2, &d) || (s[10] != 'T' && s[10] != 't' && s[10] != ' ') ||
-        !digits(s + 11, 2, &h) || s[13] != ':' || !digits(s + 14, 2, &mi) || s[16] != ':' ||
-        !digits(s + 17, 2, &sec))
-        return 0;
-    if (y < 1970 || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || sec > 60)
-        return 0;
-    size_t i = 19;
-    uint64_t frac = 0, scale = 1000000000;
-    if (i < len && (s[i] == '.' || s[i] == ',')) {
-        size_t start = ++i;
-        for (; i < len && s[i] >= '0' && s[i] <= '9'; i++)
-            if (scale > 1) {
-                scale /= 10;
-                frac += (uint64_t)(s[i] - '0') * scale;
-            }
-        if (i == start)
-            return 0;
-    }
-    int64_t offset = 0;
-    if (i < len && (s[i] == 'Z' || s[i] == 'z')) {
-        i++;
-    } else if (i < len && (s[i] == '+' || s[i] == '-')) {
-        unsigned oh, om;
-        int sign = s[i] == '-' ? -1 : 1;
-        if (len - i == 6 && s[i + 3] == ':' && digits(s + i + 1, 2, &oh) && digits(s + i + 4, 2, &om))
-            i += 6;
-        else if (len - i == 5 && digits(s + i + 1, 2, &oh) && digits(s + i + 3, 2, &om))
-            i += 5;
-        else
-            return 0;
-        if (oh > 23 || om > 59)
-            return 0;
-        offset = sign * (int64_t)(oh * 3600 + om * 60);
-    } else {
-        return 0; /* no zone: local time of an unknown place */
-    }
-    if (i != len)
-        return 0;
-    int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    return secs < 0 ? 0 : (uint64_t)secs * 1000000000u + frac;
-}
-
-/* Epoch seconds, ms, us or ns, told apart by magnitude. */
-static uint64_t epoch_to_ns(double v)
-{
-    if (!(v > 0) || v > 1.8e19)
-        return 0;
-    if (v > 1e17)
-        return (uint64_t)v;
-    if (v > 1e14)
-        return (uint64_t)(v * 1e3);
-    if (v > 1e11)
-        return (uint64_t)(v * 1e6);
-    return (uint64_t)(v * 1e9 + 0.5);
-}
-
-static uint64_t epoch_int_to_ns(json_int_t v)
-{
-    if (v <= 0)
-        return 0;
-    uint64_t u = (uint64_t)v;
-    if (u > 100000000000000000ull)
-        return u;
-    if (u > 100000000000000ull)
-        return u * 1000u;
-    if (u > 100000000000ull)
-        return u * 1000000u;
-    return u * 1000000000u;
-}
-
-static uint64_t parse_time_text(const char *s, size_t len)
-{
-    uint64_t ns = parse_rfc3339(s, len);
-    if (ns || len == 0 || len > 40 || s[0] < '0' || s[0] > '9')
-        return ns;
-    char copy[48], *end;
-    memcpy(copy, s, len);
-    copy[len] = '\0';
-    double v = strtod(copy, &end);
-    return *end == '\0' ? epoch_to_ns(v) : 0;
-}
 
 /* ---- filling the fields ---------------------------------------------------- */
 
@@ -288,12 +180,10 @@ static void fill(struct lifted *l, const struct choice *chosen)
     if (c->key) {
         l->time_text = c->text;
         l->time_len = c->len;
-        if (c->value && json_is_integer(c->value))
-            l->time_ns = epoch_int_to_ns(json_integer_value(c->value));
-        else if (c->value && json_is_real(c->value))
-            l->time_ns = epoch_to_ns(json_real_value(c->value));
+        if (c->value && json_is_number(c->value))
+            l->time_ns = timestamp_from_json_number(c->value);
         else
-            l->time_ns = parse_time_text(c->text, c->len);
+            l->time_ns = timestamp_parse_text(c->text, c->len);
     }
     l->component = chosen[F_COMPONENT].text;
     l->event_type = chosen[F_EVENT_TYPE].text;
@@ -353,50 +243,6 @@ static int lift_json(struct lifted *l, const char *text, size_t len)
 
 /* ---- logfmt ---------------------------------------------------------------- */
 
-static bool logfmt_blank(char c)
-{
-    return c == ' ' || c == '\t' || c == '\r';
-}
-
-/*
- * One pair at *pp: key [k, k_end), value [v, v_end) raw (quotes included),
- * v == NULL for a lone key. false when the text is not logfmt.
- */
-static bool logfmt_next(const char **pp, const char *end, const char **k, const char **k_end,
-                        const char **v, const char **v_end)
-{
-    const char *p = *pp;
-    *k = p;
-    while (p < end && !logfmt_blank(*p) && *p != '=' && *p != '"')
-        p++;
-    *k_end = p;
-    *v = *v_end = NULL;
-    if (p == *k || (p < end && *p == '"'))
-        return false;
-    if (p < end && *p == '=') {
-        *v = ++p;
-        if (p < end && *p == '"') {
-            for (p++; p < end && *p != '"'; p++)
-                if (*p == '\\' && ++p == end)
-                    return false;
-            if (p == end)
-                return false;
-            p++;
-            if (p < end && !logfmt_blank(*p))
-                return false;
-        } else {
-            while (p < end && !logfmt_blank(*p))
-                if (*p++ == '"')
-                    return false;
-        }
-        *v_end = p;
-    }
-    while (p < end && logfmt_blank(*p))
-        p++;
-    *pp = p;
-    return true;
-}
-
 static bool logfmt_known(const char *k, const char *k_end, const char *v, const char *v_end)
 {
     const struct key_name *key = find_key(k, (size_t)(k_end - k));
@@ -441,28 +287,6 @@ static bool valid_utf8(const char *s, size_t len)
         p += n;
     }
     return true;
-}
-
-/* Copies [v, v_end) into out, unquoted and unescaped, NUL-terminated. */
-static size_t logfmt_unquote(const char *v, const char *v_end, char *out)
-{
-    size_t n = 0;
-    if (v < v_end && *v == '"') {
-        v++, v_end--;
-        for (; v < v_end; v++) {
-            char c = *v;
-            if (c == '\\' && v + 1 < v_end) {
-                c = *++v;
-                c = c == 'n' ? '\n' : c == 't' ? '\t' : c == 'r' ? '\r' : c;
-            }
-            out[n++] = c;
-        }
-    } else {
-        memcpy(out, v, (size_t)(v_end - v));
-        n = (size_t)(v_end - v);
-    }
-    out[n] = '\0';
-    return n;
 }
 
 static int lift_logfmt(struct lifted *l, const char *line, size_t len)

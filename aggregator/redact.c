@@ -13,28 +13,8 @@
  *
  * The card check needs arithmetic a regex cannot do: the card branch ends in
  * a callout that runs Luhn, and a failure makes the regex carry on as if
- * the branch had not matched.
- *
- * Why the built-ins look the way they do:
- *  - Keys naming a secret (password, secret, token, api_key...) are found
- *    where the key word begins a word or follows `_`, `-`, `.` or a camelCase
- *    hump and ends the key: DB_PASSWORD, x-api-key, clientSecret,
- *    user.password all count; bypass, passenger, token_type, password_hash
- *    do not. An unquoted value runs to a blank, quote or `&`, less trailing
- *    `,;)}]`, so it errs towards hiding more. "pwd" is on the list, so a
- *    shell's PWD=/home/x is hidden too.
- *  - A Bearer/Token credential must look like one: 8+ characters of the
- *    token68 alphabet with a letter and a digit ("Token refreshed",
- *    "Bearer realm=" stay).
- *  - An unquoted Authorization value runs to the end of the line: Digest
- *    parameters have blanks and commas.
- *  - A card is a whole run of digits, joined by single blanks or dashes, not
- *    touching letters, `+`, `.`, `-` or other digits, 13-19 digits long,
- *    starting like a card network's number (2[2-7], 3[04-9], 4, 5, 6: never
- *    1, so epoch seconds/ms/ns and 19xx/20xx dates cannot be one) and
- *    passing Luhn.
- *  - AWS secret keys are only recognised after their key name: a bare 40
- *    character string is as likely a git hash.
+ * the branch had not matched. The built-in patterns, that callout and the
+ * reasons behind each pattern are in redact_builtins.c.
  */
 #include "redact.h"
 
@@ -46,72 +26,17 @@
 #include <string.h>
 
 #include "alloc.h"
+#include "redact_private.h"
 
 #define REDACTED "[REDACTED]"
-#define NOT_REDACTED_ALREADY "(?!\\[REDACTED\\])"
 #define COMPILE_OPTIONS 0 /* bytes: see redact.h */
 #define JIT_STACK_MAX (512 * 1024)
-
-/* Characters of a token68 credential (RFC 9110 section 11.2). */
-#define TOKEN_CHAR "[A-Za-z0-9._~+/-]"
-#define SCHEME "[A-Za-z][A-Za-z0-9_-]*[ \\t]+"
-#define KEY_VALUE_SEPARATOR "[\"']?[ \\t]*(?:=>?|:)[ \\t]*"
-#define PEM_TYPE "(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
-
-static const struct builtin {
-    const char *name;
-    const char *regex;
-} builtins[] = {
-    {"bearer", "(?<![A-Za-z0-9_])(?i:bearer|token)[ \\t]+" NOT_REDACTED_ALREADY
-               "(?<secret>(?=" TOKEN_CHAR "*[0-9])(?=" TOKEN_CHAR "*[A-Za-z])" TOKEN_CHAR
-               "{8,}=*)(?![A-Za-z0-9._~+/=-])"},
-    {"authorization",
-     "(?<![A-Za-z0-9_-])(?i:(?:proxy[_-])?authorization)[\"']?[ \\t]*[:=][ \\t]*"
-     "(?![\"']?(?:" SCHEME ")?\\[REDACTED\\])"
-     "(?|\"(?:" SCHEME "(?=[^\"\\s]))?(?<secret>(?:[^\"\\\\\\r\\n]|\\\\.)+)\""
-     "|'(?:" SCHEME "(?=[^'\\s]))?(?<secret>[^'\\r\\n]+)'"
-     "|(?!\"\"|'')(?:" SCHEME "(?=\\S))?(?<secret>\\S(?:[^\\r\\n]*\\S)?))"},
-    {"url_password", "(?<=[A-Za-z0-9])://[^\\s:/?#@\"'<>]*:(?!\\[REDACTED\\]@)"
-                     "(?<secret>[^\\s/?#\"'<>]+)@"},
-    {"password", "(?<![A-Z0-9])(?<![a-z](?=[a-z]))"
-                 "(?i:pass(?:word|wd|phrase)?|pwd|secret(?:[_-]?key)?|api[_-]?key|token"
-                 "|private[_-]?key)" KEY_VALUE_SEPARATOR "(?![\"']?\\[REDACTED\\])"
-                 "(?|\"(?<secret>(?:[^\"\\\\\\r\\n]|\\\\.)+)\"|'(?<secret>[^'\\r\\n]+)'"
-                 "|(?<secret>[^\\s\"'&]*[^\\s\"'&,;)}\\]]))"},
-    {"aws_access_key", "(?<![A-Za-z0-9])(?:AKIA|ASIA|AGPA|AIDA|AROA|AIPA|ANPA|ANVA|APKA|ABIA"
-                       "|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])"},
-    {"aws_secret_key", "(?<![A-Za-z0-9])(?i:(?:aws[_-]?)?secret[_-]?access[_-]?key)"
-                       KEY_VALUE_SEPARATOR "[\"']?(?<secret>[A-Za-z0-9/+=]{40})"
-                       "(?![A-Za-z0-9/+=])"},
-    {"private_key", "(?s:-----BEGIN " PEM_TYPE "[ \\t]*+(?:\\r?\\n)?+"
-                    "(?!\\[REDACTED\\](?:\\r?\\n)?(?:-----END|$))"
-                    "(?|(?<secret>.*?)(?=(?:\\r?\\n)?-----END " PEM_TYPE ")|(?<secret>.+)))"},
-    {"card", "(?<![A-Za-z0-9_+.-]|[0-9] )(?=2[2-7]|3[04-9]|[456])[0-9](?:[ -]?[0-9]){12,18}"
-             "(?![A-Za-z0-9_]|[ -][0-9]|\\.[0-9])(?C\"luhn\")"},
-};
-
-#define BUILTIN_COUNT (sizeof builtins / sizeof builtins[0])
-
-const char *const redact_builtin_names[] = {
-    "bearer", "authorization", "url_password", "password", "aws_access_key", "aws_secret_key",
-    "private_key", "card", NULL,
-};
-
-/* JSON members redacted whole, by key, when the built-in that owns them is
- * on. A `_` in a word also matches `-` or nothing (api_key, x-api-key,
- * apiKey); see key_ends_with_word for where a word may begin. */
-static const char *const password_keys[] = {
-    "password", "passwd", "pwd", "pass", "passphrase", "secret", "secret_key", "api_key",
-    "token", "private_key", NULL,
-};
-static const char *const authorization_keys[] = {"authorization", "cookie", NULL};
-static const char *const aws_secret_keys[] = {"secret_access_key", NULL};
 
 struct pattern {
     char *regex;
     char *replacement;
     size_t replacement_len;
-    int builtin;     /* index in builtins[], -1 for the user's */
+    int builtin;     /* index in redact_builtins[], -1 for the user's */
     uint32_t groups; /* capture groups of its own */
     uint32_t secret; /* its group named `secret`, 0 when none */
     uint32_t base;   /* where its groups start in the combined regex */
@@ -243,17 +168,17 @@ static int add(struct redactor *r, const char *regex, int builtin, const char *r
 int redactor_enable_builtin(struct redactor *r, const char *name, char *err, size_t err_size)
 {
     size_t b;
-    for (b = 0; b < BUILTIN_COUNT && strcmp(builtins[b].name, name) != 0; b++)
+    for (b = 0; b < redact_builtin_count && strcmp(redact_builtins[b].name, name) != 0; b++)
         ;
-    if (b == BUILTIN_COUNT) {
+    if (b == redact_builtin_count) {
         snprintf(err, err_size, "no built-in redaction pattern \"%s\"", name);
         return -1;
     }
     for (size_t i = 0; i < r->count; i++)
         if (r->patterns[i].builtin == (int)b)
             return 0;
-    if (add(r, builtins[b].regex, (int)b, REDACTED, err, err_size) != 0)
-        return -1; /* a bug in the table above */
+    if (add(r, redact_builtins[b].regex, (int)b, REDACTED, err, err_size) != 0)
+        return -1; /* a bug in redact_builtins.c */
     r->keys_password |= strcmp(name, "password") == 0;
     r->keys_authorization |= strcmp(name, "authorization") == 0;
     r->keys_aws |= strcmp(name, "aws_secret_key") == 0;
@@ -263,8 +188,8 @@ int redactor_enable_builtin(struct redactor *r, const char *name, char *err, siz
 int redactor_enable_all_builtins(struct redactor *r)
 {
     char err[256];
-    for (size_t b = 0; b < BUILTIN_COUNT; b++)
-        if (redactor_enable_builtin(r, builtins[b].name, err, sizeof err) != 0)
+    for (size_t b = 0; b < redact_builtin_count; b++)
+        if (redactor_enable_builtin(r, redact_builtins[b].name, err, sizeof err) != 0)
             return -1;
     return 0;
 }
@@ -275,30 +200,6 @@ int redactor_add_pattern(struct redactor *r, const char *name, const char *regex
 {
     (void)name;
     return add(r, regex, -1, replacement ? replacement : REDACTED, err, err_size);
-}
-
-static bool luhn_valid(const unsigned char *s, size_t len)
-{
-    unsigned sum = 0, position = 0;
-    for (size_t i = len; i-- > 0;) {
-        if (!isdigit(s[i]))
-            continue;
-        unsigned digit = s[i] - '0';
-        if (position++ % 2 == 1)
-            digit = digit * 2 > 9 ? digit * 2 - 9 : digit * 2;
-        sum += digit;
-    }
-    return sum % 10 == 0;
-}
-
-/* 0 lets the match go on, 1 makes it fail here (and backtrack). */
-static int card_callout(pcre2_callout_block *cb, void *unused)
-{
-    (void)unused;
-    if (cb->callout_string_length != 4 || memcmp(cb->callout_string, "luhn", 4) != 0)
-        return 0;
-    return luhn_valid(cb->subject + cb->start_match, cb->current_position - cb->start_match)
-               ? 0 : 1;
 }
 
 int redactor_finish(struct redactor *r, char *err, size_t err_size)
@@ -336,7 +237,7 @@ int redactor_finish(struct redactor *r, char *err, size_t err_size)
     /* Without JIT (an unsupported CPU) the interpreter gives the same answers. */
     (void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
     r->match = must(pcre2_match_data_create_from_pattern(r->code, NULL));
-    pcre2_set_callout(r->context, card_callout, NULL);
+    pcre2_set_callout(r->context, redact_card_callout, NULL);
     return 0;
 }
 
@@ -424,9 +325,9 @@ static bool key_in(const char *key, const char *const *words)
 
 static bool key_names_secret(const struct redactor *r, const char *key)
 {
-    return (r->keys_password && key_in(key, password_keys)) ||
-           (r->keys_authorization && key_in(key, authorization_keys)) ||
-           (r->keys_aws && key_in(key, aws_secret_keys));
+    return (r->keys_password && key_in(key, redact_password_keys)) ||
+           (r->keys_authorization && key_in(key, redact_authorization_keys)) ||
+           (r->keys_aws && key_in(key, redact_aws_secret_keys));
 }
 
 size_t redactor_apply_json(struct redactor *r, json_t *value)

@@ -41,7 +41,7 @@ void redactor_free(struct redactor *r);
  *                   its scheme word (Basic, Digest, Bearer...)
  *  "url_password"   scheme://user:SECRET@host
  *  "password"       the value after a key naming a secret (password, secret,
- *                   token, api_key, private_key... see redact.c)
+ *                   token, api_key, private_key... see redact_builtins.c)
  *  "aws_access_key" AKIA/ASIA/... + 16 [A-Z0-9], the whole id
  *  "aws_secret_key" the 40 characters after aws_secret_access_key= / :
  *  "private_key"    PEM private key blocks: the body between the BEGIN and

@@ -2,11 +2,14 @@
 """run_shim_cost.py - the benchmarks behind `make bench`; writes docs/BENCHMARKS.md.
 
     python3 bench/run_shim_cost.py [--only NAME]... [--runs N] [--ops N] [--reps N]
+                                   [--pipeline-runs N] [--pipeline-lines N]
                                    [--output PATH|-]
 
 Python 3 standard library only, and it builds nothing: `make bench` builds
 build/bench/* and the artefacts first, then runs this. Each benchmark is one
-function in BENCHMARKS below that returns one section of the report; the
+function in BENCHMARKS below that returns one section of the report (the
+shim's cost here; ulogd's pipeline throughput in pipeline_throughput.py;
+what they share in benchlib.py); the
 report starts with the machine it ran on, so that figures are never read
 without their context. With --only, the sections of the other benchmarks are
 kept from the existing report (each section sits between markers), so
@@ -27,38 +30,18 @@ import platform
 import re
 import shutil
 import signal
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUILD = os.path.join(ROOT, "build")
-ULOGD = os.path.join(BUILD, "ulogd")
+from benchlib import (BUILD, ROOT, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, spread,
+                      table)
+from pipeline_throughput import pipeline
+
 LIBULOG = os.path.join(BUILD, "libulog.so")
 REPORT = os.path.join(ROOT, "docs", "BENCHMARKS.md")
-
-
-class BenchError(Exception):
-    """A benchmark cannot run here; the message says what to do."""
-
-
-def clean_env(extra=None):
-    """The caller's environment without anything that steers ulog, so that a
-    developer's ULOG_* or LOG_* settings cannot change the figures."""
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith(("ULOG_", "LOG_")) and k != "LD_PRELOAD"}
-    env["LC_ALL"] = "C"
-    env.update(extra or {})
-    return env
-
-
-def need_file(path, how):
-    if not os.access(path, os.X_OK if not path.endswith(".so") else os.R_OK):
-        raise BenchError(f"{os.path.relpath(path, ROOT)} is missing: {how}")
-    return path
 
 
 # --- the machine ---------------------------------------------------------------
@@ -132,107 +115,6 @@ def machine_info():
         ("valgrind", valgrind or "not installed"),
         ("perf stat", perf_instructions_status()),
     ]
-
-
-# --- statistics and tables ---------------------------------------------------------
-
-def spread(values):
-    """median, min, max, and the interquartile range (None below 4 values)."""
-    values = sorted(values)
-    iqr = None
-    if len(values) >= 4:
-        q = statistics.quantiles(values, n=4)
-        iqr = (q[0], q[2])
-    return statistics.median(values), values[0], values[-1], iqr
-
-
-def fmt(value, digits=0):
-    return f"{value:,.{digits}f}".replace(",", " ")
-
-
-def table(header, rows, numeric=True):
-    """A Markdown table; columns after the first are right-aligned figures
-    unless `numeric` is false."""
-    align = "---:" if numeric else "---"
-    lines = ["| " + " | ".join(header) + " |",
-             "|" + "|".join("---" if i == 0 else align for i in range(len(header))) + "|"]
-    lines += ["| " + " | ".join(str(c) for c in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-# --- a ulogd of the benchmark's own ---------------------------------------------------
-
-class Ulogd:
-    """ulogd on a socket and log directory under `directory`, never rotating
-    (so that every record of the run stays in one all.log to count)."""
-
-    def __init__(self, directory):
-        self.socket = os.path.join(directory, "ulog.sock")
-        self.log_dir = os.path.join(directory, "logs")
-        self.log_path = os.path.join(self.log_dir, "all.log")
-        self.stderr_path = os.path.join(directory, "ulogd.stderr")
-        env = clean_env({"LOG_ROTATION_SIZE": "0"})
-        with open(self.stderr_path, "wb") as err:
-            self.proc = subprocess.Popen([ULOGD, "--log-dir", self.log_dir, "--socket", self.socket],
-                                         stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                         env=env, start_new_session=True)
-        deadline = time.monotonic() + 10
-        while not self._listening():
-            if self.proc.poll() is not None:
-                raise BenchError(f"ulogd exited with {self.proc.returncode} at start: "
-                                 f"{self._stderr()}")
-            if time.monotonic() > deadline:
-                self.kill()
-                raise BenchError(f"ulogd did not listen on {self.socket} within 10 s")
-            time.sleep(0.02)
-
-    def _listening(self):
-        with socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET) as s:
-            try:
-                s.connect(self.socket)
-            except OSError:
-                return False
-        return True
-
-    def _stderr(self):
-        try:
-            with open(self.stderr_path, "rb") as f:
-                return f.read()[-800:].decode("utf-8", "replace").strip()
-        except OSError:
-            return ""
-
-    def _cpu_ticks(self):
-        with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as f:
-            fields = f.read().rsplit(")", 1)[1].split()
-        return int(fields[11]) + int(fields[12])  # utime + stime
-
-    def wait_idle(self, quiet=0.15, timeout=60):
-        """Until ulogd has used no CPU for `quiet` seconds: what a flooded
-        ulogd still digests must not run into the next configuration's run."""
-        deadline = time.monotonic() + timeout
-        last, since = self._cpu_ticks(), time.monotonic()
-        while time.monotonic() - since < quiet:
-            if time.monotonic() > deadline:
-                raise BenchError(f"ulogd was still busy {timeout} s after a run")
-            time.sleep(0.05)
-            now = self._cpu_ticks()
-            if now != last:
-                last, since = now, time.monotonic()
-
-    def stop(self):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            status = self.proc.wait(60)
-        except subprocess.TimeoutExpired:
-            self.kill()
-            raise BenchError("ulogd did not exit within 60 s of SIGTERM") from None
-        if status != 0:
-            raise BenchError(f"ulogd exited with {status}: {self._stderr()}")
-
-    def kill(self):
-        if self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
 
 
 # --- benchmark: the shim's cost per write and per stdio flush ------------------------
@@ -555,6 +437,8 @@ def _shim_cost_reading(m, ranges, instructions, delivery):
 # name, title, function(args, work directory) -> markdown. Add benchmarks here.
 BENCHMARKS = [
     ("shim_cost", "shim_cost: what the shim adds to a write and to a stdio flush", shim_cost),
+    ("pipeline", "pipeline: ulogd's throughput with its default pipeline, against raw ingestion",
+     pipeline),
 ]
 
 MARK_START = "<!-- bench:{} -->"
@@ -615,6 +499,14 @@ def main():
                         help="timed repetitions per run, after one warm-up (default 3)")
     parser.add_argument("--callgrind-ops", type=positive, default=20000,
                         help="operations per case and repetition under callgrind (default 20000)")
+    # 300000 lines: a run lasts about a second here, long next to the
+    # noise of start and stop; 5 rounds keep the section near 2 minutes.
+    parser.add_argument("--pipeline-runs", type=positive, default=5,
+                        help="runs of each pipeline configuration (default 5)")
+    parser.add_argument("--pipeline-lines", type=positive, default=300000,
+                        help="lines the feeder sends per pipeline run (default 300000)")
+    parser.add_argument("--pipeline-callgrind-lines", type=positive, default=30000,
+                        help="lines per pipeline configuration under callgrind (default 30000)")
     parser.add_argument("--output", default=REPORT,
                         help="where the report goes, '-' for stdout (default docs/BENCHMARKS.md)")
     args = parser.parse_args()

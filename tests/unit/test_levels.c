@@ -24,12 +24,12 @@ static void test_names_any_case(void **state)
 {
     (void)state;
     const char *debug[] = {"trace", "TRACE", "verbose", "Verbose", "debug", "DEBUG", "dbug", "dbg",
-                           "VRB", "fine", "FINEST"};
+                           "VRB", "fine", "Finer", "FINEST"};
     const char *info[] = {"info", "INFO", "Information", "informational", "notice", "NOTE", "inf"};
     const char *warning[] = {"warn", "WARN", "warning", "Warning", "WRN"};
     const char *error[] = {"error", "ERROR", "Error", "err", "ERR", "eror", "fail", "FAIL",
                            "SEVERE", "severe"};
-    const char *critical[] = {"critical", "CRITICAL", "crit", "fatal", "Fatal", "FTL", "panic",
+    const char *critical[] = {"critical", "CRITICAL", "crit", "fatal", "Fatal", "FTL", "panic", "PNC",
                               "dpanic", "DPANIC", "emerg", "emergency", "alert", "ALERT"};
     for (size_t i = 0; i < sizeof debug / sizeof *debug; i++)
         assert_int_equal(NAME(debug[i]), ULOG_DEBUG);
