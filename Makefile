@@ -141,8 +141,9 @@ test-programs: $(PROGRAMS)
 
 # --- bench ------------------------------------------------------------------
 # make bench: build the benchmark programs (bench/*.c, plain -O2 like a host
-# program) and the artefacts, then run bench/run_shim_cost.py, which runs
-# them with and without the shim and rewrites docs/BENCHMARKS.md (~1 minute).
+# program) and the artefacts, then run bench/run_shim_cost.py: shim_cost with
+# and without the shim, then ulogd flooded by pipeline_feed under three
+# configurations. It rewrites docs/BENCHMARKS.md (~3 minutes).
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 
 # -Iinclude: a feeder speaks the shim's protocol with its own encoders (ulog/wire.h).

@@ -1,9 +1,11 @@
 /*
  * config.c - ulogd's settings and where they come from (see config.h).
  *
- * One table names each setting in all three spellings (YAML key,
- * environment variable, flag); one function checks and stores a value
- * whatever its origin, so the layers cannot disagree about what is valid.
+ * The defaults, the profiles, and the layers in their order: the YAML file,
+ * the environment, the flags. What each setting is called in each layer,
+ * and what value it accepts, is config_settings.c's; every layer hands its
+ * values to the same config_set_value(), so they cannot disagree about what
+ * is valid.
  */
 #include "config.h"
 
@@ -16,56 +18,14 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "config_private.h"
 #include "config_yaml.h"
 
 #ifndef ULOG_VERSION
 #define ULOG_VERSION "unknown"
 #endif
 
-enum setting {
-    SET_LOG_DIR,
-    SET_LEVEL,
-    SET_ROTATION_SIZE,
-    SET_BACKUP_COUNT,
-    SET_SOCKET,
-    SET_MAX_LINE,
-    SET_CONSOLE,
-    SET_ERRORS_FILE,
-    SET_ERRORS_LEVEL,
-    SET_TIMESTAMP,
-    SET_WATCH,
-    SET_SERVICE_HOST,
-    SET_SERVICE_PORT,
-    SET_BUFFER_SIZE,
-    SET_TOKEN,
-    SETTING_COUNT
-};
-
-static const struct {
-    const char *yaml_key;  /* NULL: not in the file (a secret stays in the environment) */
-    const char *env;       /* NULL: no variable */
-    const char *env_alias; /* read when `env` is unset */
-    const char *flag;      /* NULL: no flag */
-} settings[SETTING_COUNT] = {
-    [SET_LOG_DIR] = {"log_dir", "LOG_DIR", NULL, "--log-dir"},
-    [SET_LEVEL] = {"level", "LOG_LEVEL", NULL, "--level"},
-    [SET_ROTATION_SIZE] = {"rotation_size", "LOG_ROTATION_SIZE", "LOG_MAX_BYTES", NULL},
-    [SET_BACKUP_COUNT] = {"backup_count", "LOG_BACKUP_COUNT", NULL, NULL},
-    [SET_SOCKET] = {"socket", "ULOG_SOCKET", NULL, "--socket"},
-    [SET_MAX_LINE] = {"max_line_bytes", "ULOG_MAX_LINE", NULL, NULL},
-    [SET_CONSOLE] = {"console", "ULOG_CONSOLE", NULL, "--console"},
-    [SET_ERRORS_FILE] = {"errors_file", NULL, NULL, NULL},
-    [SET_ERRORS_LEVEL] = {"errors_level", NULL, NULL, NULL},
-    [SET_TIMESTAMP] = {"timestamp", NULL, NULL, NULL},
-    [SET_WATCH] = {"watch", NULL, NULL, NULL},
-    [SET_SERVICE_HOST] = {"service_host", "LOG_SERVICE_HOST", NULL, NULL},
-    [SET_SERVICE_PORT] = {"service_port", "LOG_SERVICE_PORT", NULL, NULL},
-    [SET_BUFFER_SIZE] = {"buffer_size", "LOG_BUFFER_SIZE", NULL, NULL},
-    [SET_TOKEN] = {NULL, "ULOG_TOKEN", NULL, NULL},
-};
-
-static void fail(char *err, size_t size, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-static void fail(char *err, size_t size, const char *fmt, ...)
+void config_fail(char *err, size_t size, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -147,202 +107,8 @@ int config_apply_profile(struct ulogd_config *c, const char *name, char *err, si
         }
         return 0;
     }
-    fail(err, size, "ULOG_ENV=%.100s: unknown profile (use development, production or testing)",
-         name);
-    return -1;
-}
-
-/* Digits only: no sign, no blanks, no overflow. */
-static bool parse_whole_number(const char *s, uint64_t *out, const char **rest)
-{
-    uint64_t value = 0;
-
-    if (*s < '0' || *s > '9')
-        return false;
-    for (; *s >= '0' && *s <= '9'; s++) {
-        unsigned digit = (unsigned)(*s - '0');
-        if (value > (UINT64_MAX - digit) / 10)
-            return false;
-        value = value * 10 + digit;
-    }
-    *out = value;
-    *rest = s;
-    return true;
-}
-
-/* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
-bool config_parse_size(const char *s, uint64_t *out)
-{
-    const char *rest;
-    unsigned shift = 0;
-    uint64_t value;
-
-    if (!parse_whole_number(s, &value, &rest))
-        return false;
-    switch (*rest) {
-    case '\0': break;
-    case 'k': case 'K': shift = 10; break;
-    case 'm': case 'M': shift = 20; break;
-    case 'g': case 'G': shift = 30; break;
-    default: return false;
-    }
-    if (shift && rest[1] != '\0')
-        return false;
-    if (value > (UINT64_MAX >> shift))
-        return false;
-    *out = value << shift;
-    return true;
-}
-
-static void replace_string(char **slot, const char *value)
-{
-    free(*slot);
-    *slot = must_strdup(value);
-}
-
-/* Check and store one value; on refusal `reason` says what is wrong with it. */
-static int set_value(struct ulogd_config *c, enum setting which, const char *value, char *reason,
-                     size_t size)
-{
-    uint64_t number;
-    int level;
-
-    switch (which) {
-    case SET_LOG_DIR:
-        if (!value[0]) {
-            fail(reason, size, "the log directory must not be empty");
-            return -1;
-        }
-        replace_string(&c->log_dir, value);
-        return 0;
-    case SET_LEVEL:
-        level = ulog_level_parse(value);
-        if (level < 0) {
-            fail(reason, size, "unknown level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)");
-            return -1;
-        }
-        c->level = (enum ulog_level)level;
-        return 0;
-    case SET_ROTATION_SIZE:
-        if (!config_parse_size(value, &number)) {
-            fail(reason, size, "not a size in bytes (such as 10485760, 512K, 10M; 0 never rotates)");
-            return -1;
-        }
-        c->rotation_size = number;
-        return 0;
-    case SET_BACKUP_COUNT: {
-        const char *rest;
-        if (!parse_whole_number(value, &number, &rest) || *rest || number > CONFIG_MAX_BACKUP_COUNT) {
-            fail(reason, size, "not a whole number from 0 to %u", CONFIG_MAX_BACKUP_COUNT);
-            return -1;
-        }
-        c->backup_count = (unsigned)number;
-        return 0;
-    }
-    case SET_SOCKET:
-        if (!value[0] || strlen(value) > CONFIG_MAX_SOCKET_PATH) {
-            fail(reason, size, "a socket path must have 1 to %u bytes", CONFIG_MAX_SOCKET_PATH);
-            return -1;
-        }
-        replace_string(&c->socket, value);
-        return 0;
-    case SET_CONSOLE:
-        level = console_mode_parse(value);
-        if (level < 0) {
-            fail(reason, size, "not a console mode (use text, json or off)");
-            return -1;
-        }
-        c->console = (enum console_mode)level;
-        return 0;
-    case SET_ERRORS_FILE:
-        /* "" or off: no errors.log. A name stays inside the log directory. */
-        if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
-            strcasecmp(value, "none") == 0)
-            value = "";
-        if (value[0] && (strchr(value, '/') || value[0] == '.' || strlen(value) > 100 ||
-                         strcmp(value, "all.log") == 0)) {
-            fail(reason, size, "a file name in the log directory (no '/', not starting with "
-                               "'.', not all.log), or off");
-            return -1;
-        }
-        replace_string(&c->errors_file, value);
-        return 0;
-    case SET_ERRORS_LEVEL:
-        level = ulog_level_parse(value);
-        if (level < 0) {
-            fail(reason, size, "unknown level (use DEBUG, INFO, WARNING, ERROR or CRITICAL)");
-            return -1;
-        }
-        c->errors_level = (enum ulog_level)level;
-        return 0;
-    case SET_TIMESTAMP:
-        if (strcmp(value, "capture") == 0)
-            c->line_timestamps = false;
-        else if (strcmp(value, "line") == 0)
-            c->line_timestamps = true;
-        else {
-            fail(reason, size, "use capture (when ulog saw the line) or line (the time the "
-                               "line itself carries, when it has one)");
-            return -1;
-        }
-        return 0;
-    case SET_WATCH:
-        if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
-            strcasecmp(value, "on") == 0)
-            c->watch = true;
-        else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
-                 strcasecmp(value, "off") == 0)
-            c->watch = false;
-        else {
-            fail(reason, size, "use true or false");
-            return -1;
-        }
-        return 0;
-    case SET_SERVICE_HOST:
-        if (!value[0] || strlen(value) > 253 || strpbrk(value, " /\t")) {
-            fail(reason, size, "not a host name or address");
-            return -1;
-        }
-        replace_string(&c->service_host, value);
-        return 0;
-    case SET_SERVICE_PORT: {
-        const char *rest;
-        if (!parse_whole_number(value, &number, &rest) || *rest || number < 1 || number > 65535) {
-            fail(reason, size, "not a port number from 1 to 65535");
-            return -1;
-        }
-        c->service_port = (unsigned)number;
-        return 0;
-    }
-    case SET_BUFFER_SIZE: {
-        const char *rest;
-        if (!parse_whole_number(value, &number, &rest) || *rest ||
-            number > CONFIG_MAX_BUFFER_SIZE) {
-            fail(reason, size, "not a number of records from 0 to %u", CONFIG_MAX_BUFFER_SIZE);
-            return -1;
-        }
-        c->buffer_size = (unsigned)number;
-        return 0;
-    }
-    case SET_TOKEN:
-        if (strlen(value) < 16) {
-            fail(reason, size, "a token must have at least 16 characters");
-            return -1;
-        }
-        replace_string(&c->token, value);
-        return 0;
-    case SET_MAX_LINE:
-        if (!config_parse_size(value, &number) || number < CONFIG_MIN_MAX_LINE || number > CONFIG_MAX_MAX_LINE) {
-            fail(reason, size, "not a size from %u to %u bytes", CONFIG_MIN_MAX_LINE,
-                 CONFIG_MAX_MAX_LINE);
-            return -1;
-        }
-        c->max_line_bytes = (size_t)number;
-        return 0;
-    case SETTING_COUNT:
-        break;
-    }
-    fail(reason, size, "no such setting");
+    config_fail(err, size,
+                "ULOG_ENV=%.100s: unknown profile (use development, production or testing)", name);
     return -1;
 }
 
@@ -356,11 +122,11 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
     char reason[384];
 
     for (int which = 0; which < SETTING_COUNT; which++) {
-        if (!settings[which].yaml_key || strcmp(name, settings[which].yaml_key) != 0)
+        if (!config_settings[which].yaml_key || strcmp(name, config_settings[which].yaml_key) != 0)
             continue;
         if (yaml_expect_scalar(src, value, name) != 0)
             return -1;
-        if (set_value(c, (enum setting)which, yaml_text(value), reason, sizeof reason) != 0)
+        if (config_set_value(c, (enum setting)which, yaml_text(value), reason, sizeof reason) != 0)
             return yaml_fail(src, value, "%.64s: %s", name, reason);
         return 0;
     }
@@ -381,7 +147,7 @@ int config_apply_yaml(struct ulogd_config *c, const char *path, char *err, size_
 {
     if (config_yaml_read(path, apply_yaml_key, c, err, size) != 0)
         return -1;
-    replace_string(&c->config_file, path);
+    config_replace_string(&c->config_file, path);
     return 0;
 }
 
@@ -390,15 +156,15 @@ int config_finish(struct ulogd_config *c, char *err, size_t size)
     char reason[512];
 
     if (config_pipeline_build(&c->pipeline, reason, sizeof reason) != 0) {
-        fail(err, size, "%s: %s", c->config_file ? c->config_file : "settings", reason);
+        config_fail(err, size, "%s: %s", c->config_file ? c->config_file : "settings", reason);
         return -1;
     }
     /* The API reads the whole stack's logs: off this machine only with a token. */
     if (!c->token && strcmp(c->service_host, "localhost") != 0 &&
         strncmp(c->service_host, "127.", 4) != 0 && strcmp(c->service_host, "::1") != 0) {
-        fail(err, size, "LOG_SERVICE_HOST=%.100s binds beyond this machine: set ULOG_TOKEN "
-                        "(16 characters or more) to allow it",
-             c->service_host);
+        config_fail(err, size, "LOG_SERVICE_HOST=%.100s binds beyond this machine: set "
+                               "ULOG_TOKEN (16 characters or more) to allow it",
+                    c->service_host);
         return -1;
     }
     return 0;
@@ -411,21 +177,21 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
     char reason[256];
 
     for (int which = 0; which < SETTING_COUNT; which++) {
-        const char *name = settings[which].env;
+        const char *name = config_settings[which].env;
         if (!name)
             continue;
         const char *value = getenv(name);
-        if ((!value || !value[0]) && settings[which].env_alias) {
-            name = settings[which].env_alias;
+        if ((!value || !value[0]) && config_settings[which].env_alias) {
+            name = config_settings[which].env_alias;
             value = getenv(name);
         }
         if (!value || !value[0])
             continue; /* `LOG_LEVEL=` in a .env file means "not set" */
-        if (set_value(c, (enum setting)which, value, reason, sizeof reason) != 0) {
+        if (config_set_value(c, (enum setting)which, value, reason, sizeof reason) != 0) {
             if (which == SET_TOKEN)
-                fail(err, size, "%s: %s", name, reason); /* never echo a secret */
+                config_fail(err, size, "%s: %s", name, reason); /* never echo a secret */
             else
-                fail(err, size, "%s=%.200s: %s", name, value, reason);
+                config_fail(err, size, "%s=%.200s: %s", name, value, reason);
             return -1;
         }
     }
@@ -518,16 +284,16 @@ enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, c
             return CONFIG_EXIT_SUCCESS;
         default:
             if (optopt && optopt < 256 && optopt != '?')
-                fail(err, size, "unknown option -%c (try --help)", optopt);
+                config_fail(err, size, "unknown option -%c (try --help)", optopt);
             else if (optopt >= OPT_LOG_DIR)
-                fail(err, size, "%s needs a value (try --help)", argv[optind - 1]);
+                config_fail(err, size, "%s needs a value (try --help)", argv[optind - 1]);
             else
-                fail(err, size, "unknown option %s (try --help)", argv[optind - 1]);
+                config_fail(err, size, "unknown option %s (try --help)", argv[optind - 1]);
             return CONFIG_ERROR;
         }
     }
     if (optind < argc) {
-        fail(err, size, "unexpected argument \"%s\" (try --help)", argv[optind]);
+        config_fail(err, size, "unexpected argument \"%s\" (try --help)", argv[optind]);
         return CONFIG_ERROR;
     }
 
@@ -548,8 +314,10 @@ enum config_outcome config_load(struct ulogd_config *c, int argc, char **argv, c
     for (int which = 0; which < SETTING_COUNT; which++) {
         if (!flag_value[which])
             continue;
-        if (set_value(c, (enum setting)which, flag_value[which], reason, sizeof reason) != 0) {
-            fail(err, size, "%s %.200s: %s", settings[which].flag, flag_value[which], reason);
+        if (config_set_value(c, (enum setting)which, flag_value[which], reason,
+                             sizeof reason) != 0) {
+            config_fail(err, size, "%s %.200s: %s", config_settings[which].flag,
+                        flag_value[which], reason);
             return CONFIG_ERROR;
         }
     }

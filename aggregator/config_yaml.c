@@ -116,6 +116,39 @@ int yaml_expect_sequence(const struct yaml_source *src, const yaml_node_t *node,
     return 0;
 }
 
+int yaml_read_bool(const struct yaml_source *src, const yaml_node_t *node, const char *what,
+                   bool *out)
+{
+    if (!yaml_plain_bool(node, out))
+        return yaml_fail(src, node, "%s: expected true or false", what);
+    return 0;
+}
+
+const yaml_node_t *yaml_member(const struct yaml_source *src, const yaml_node_t *node,
+                               const char *name)
+{
+    YAML_EACH_PAIR(node, pair) {
+        if (strcmp(yaml_text(yaml_child(src, pair->key)), name) == 0)
+            return yaml_child(src, pair->value);
+    }
+    return NULL;
+}
+
+int yaml_only_keys(const struct yaml_source *src, const yaml_node_t *node, const char *what,
+                   const char *const *known, const char *list)
+{
+    YAML_EACH_PAIR(node, pair) {
+        const yaml_node_t *key = yaml_child(src, pair->key);
+        size_t i = 0;
+        while (known[i] && strcmp(known[i], yaml_text(key)) != 0)
+            i++;
+        if (!known[i])
+            return yaml_fail(src, key, "%s: unknown key \"%.64s\" (known: %s)", what,
+                             yaml_text(key), list);
+    }
+    return 0;
+}
+
 static int read_document(const struct yaml_source *src, config_yaml_section_fn *section,
                          void *ctx)
 {

@@ -4,9 +4,11 @@
  * libyaml does the parsing; this file owns what every reader of the file
  * needs on top: one document and no more, a top level that is a mapping
  * without repeated keys, and the one thing a user needs from a refusal:
- * "FILE:LINE:COLUMN: what is wrong", pointing at the node at fault. The
- * meaning of each top-level key belongs to its caller (config.c for the
- * plain settings, config_pipeline.c for the sections that shape records).
+ * "FILE:LINE:COLUMN: what is wrong", pointing at the node at fault; and the
+ * checks every structured section repeats (a value of the right shape, a
+ * boolean, no unknown keys). The meaning of each top-level key belongs to
+ * its caller (config_settings.c for the plain settings, config_pipeline.c
+ * and config_rules.c for the sections that shape records).
  */
 #ifndef ULOGD_CONFIG_YAML_H
 #define ULOGD_CONFIG_YAML_H
@@ -60,6 +62,18 @@ int yaml_expect_scalar(const struct yaml_source *src, const yaml_node_t *node, c
 int yaml_expect_mapping(const struct yaml_source *src, const yaml_node_t *node, const char *what);
 int yaml_expect_sequence(const struct yaml_source *src, const yaml_node_t *node,
                          const char *what);
+
+/* A plain true/false into `out`, else "WHAT: expected true or false". */
+int yaml_read_bool(const struct yaml_source *src, const yaml_node_t *node, const char *what,
+                   bool *out);
+
+/* The value of `name` in mapping `node`, or NULL. */
+const yaml_node_t *yaml_member(const struct yaml_source *src, const yaml_node_t *node,
+                               const char *name);
+
+/* Refuse any key of `node` not in the NULL-terminated `known`; `list` names them for the user. */
+int yaml_only_keys(const struct yaml_source *src, const yaml_node_t *node, const char *what,
+                   const char *const *known, const char *list);
 
 #define YAML_EACH_PAIR(node, pair)                                                          \
     for (yaml_node_pair_t *pair = (node)->data.mapping.pairs.start;                         \

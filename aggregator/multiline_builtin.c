@@ -140,10 +140,12 @@ static const struct multiline_rule_spec sanitizer_rules[] = {
 /* PEM private keys: a program that prints a key prints it line by line, and
  * redaction sees one record at a time; joined, the whole block is one record
  * and the private_key redaction pattern removes its body. Its level is left
- * to the text (-1): a key is a leak, not a failure. Not: keys whose lines
- * arrive on different streams or threads. */
+ * to the text (-1): a key is a leak, not a failure. The BEGIN line must be a
+ * line of its own (as PEM writes it): an unanchored start rule would be
+ * tried at every byte of every line. Not: keys whose lines arrive on
+ * different streams or threads. */
 static const struct multiline_rule_spec pem_rules[] = {
-    {"start_state", "-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\\s*$", "pem_body"},
+    {"start_state", "^\\s*-----BEGIN (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----\\s*$", "pem_body"},
     {"pem_body", "^\\s*-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----", "end"},
     {"pem_body", "^[A-Za-z0-9+/=\\s]*$|^[A-Za-z-]+: ", "pem_body"},
 };

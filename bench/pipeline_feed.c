@@ -9,7 +9,8 @@
  * DATA message per log call, as the shim sends one per write() of a service
  * that logs a line at a time. The shim is left out on purpose: its own cost
  * is the shim_cost benchmark's, and here only ulogd's side may limit the rate.
- * Sends are non-blocking; when ulogd's socket is full the feeder waits in
+ * So the feeder hands the kernel 64 messages per system call (sendmmsg: still
+ * one message each), non-blocking; when ulogd's socket is full it waits in
  * poll() for room, so the rate it reaches is the rate ulogd takes lines at.
  *
  * The lines come from a small corpus of what services really print: plain
@@ -27,8 +28,7 @@
  * off the socket (SIOCOUTQ, the bytes not yet received, reaches 0), then
  * closes and prints one line of counts and CLOCK_MONOTONIC times:
  *   lines=N messages=N bytes=N healthz=N waits=N start_ns=T sent_ns=T drained_ns=T
- * waits counts the sends that found the socket full: near 0 means the
- * feeder, not ulogd, set the pace.
+ * waits counts the times the socket was full and the feeder had to wait.
  */
 #include <errno.h>
 #include <linux/sockios.h>
@@ -137,22 +137,40 @@ static void fail(const char *what)
     exit(1);
 }
 
-/* One message, waiting for room when the socket is full; returns true if it had to wait. */
-static int send_message(int fd, const void *msg, size_t len)
+/* Messages handed to the kernel per system call: a service's log calls come
+ * one write at a time, but the feeder must outrun ulogd, not mimic a service. */
+#define BATCH 64
+
+/* `count` messages, waiting for room when the socket is full; returns how many
+ * times it had to wait. */
+static unsigned long send_messages(int fd, struct mmsghdr *msgs, unsigned count)
 {
-    int waited = 0;
-    for (;;) {
-        if (send(fd, msg, len, MSG_DONTWAIT | MSG_NOSIGNAL) == (ssize_t)len)
-            return waited;
+    unsigned long waits = 0;
+    unsigned done = 0;
+
+    while (done < count) {
+        int n = sendmmsg(fd, msgs + done, count - done, MSG_DONTWAIT | MSG_NOSIGNAL);
+        if (n > 0) {
+            done += (unsigned)n;
+            continue;
+        }
         if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR)
-            fail("send");
+            fail("sendmmsg");
         struct pollfd p = {.fd = fd, .events = POLLOUT};
         if (poll(&p, 1, 10000) == 0) {
             errno = ETIMEDOUT;
             fail("waiting 10 s for room on the socket");
         }
-        waited = 1;
+        waits++;
     }
+    return waits;
+}
+
+static unsigned long send_one(int fd, void *msg, size_t len)
+{
+    struct iovec iov = {msg, len};
+    struct mmsghdr m = {.msg_hdr = {.msg_iov = &iov, .msg_iovlen = 1}};
+    return send_messages(fd, &m, 1);
 }
 
 static int connect_to(const char *path)
@@ -193,7 +211,13 @@ static void say_hello(int fd, const char *service)
         errno = EINVAL;
         fail("HELLO does not fit (service name too long?)");
     }
-    send_message(fd, buf, len);
+    send_one(fd, buf, len);
+}
+
+static void usage(void)
+{
+    fprintf(stderr, "usage: pipeline_feed -s SOCKET [-n LINES] [-S SERVICE]\n");
+    exit(2);
 }
 
 int main(int argc, char **argv)
@@ -207,35 +231,41 @@ int main(int argc, char **argv)
         case 's': socket_path = optarg; break;
         case 'n': want = strtoul(optarg, NULL, 10); break;
         case 'S': service = optarg; break;
-        default: socket_path = NULL; optind = argc + 1; break;
+        default: usage();
         }
     }
-    if (!socket_path || optind != argc || want == 0) {
-        fprintf(stderr, "usage: pipeline_feed -s SOCKET [-n LINES] [-S SERVICE]\n");
-        return 2;
-    }
+    if (!socket_path || optind != argc || want == 0)
+        usage();
 
     int fd = connect_to(socket_path);
     say_hello(fd, service);
 
-    unsigned char msg[ULOG_WIRE_DATA_PREFIX + 1024];
+    static unsigned char buf[BATCH][ULOG_WIRE_DATA_PREFIX + 1024];
+    struct iovec iov[BATCH];
+    struct mmsghdr msgs[BATCH];
     unsigned long lines = 0, messages = 0, healthz = 0, waits = 0;
     unsigned long long bytes = 0, start = now_ns(CLOCK_MONOTONIC);
     unsigned tid = (unsigned)gettid();
 
-    for (unsigned long i = 0; lines < want; i++) {
-        unsigned char stream;
-        const char *text = entry(i, &stream);
-        size_t len = strlen(text);
-        size_t size = ulog_wire_encode_data(msg, sizeof msg, now_ns(CLOCK_REALTIME), tid,
-                                            stream, 0, text, len);
-        waits += send_message(fd, msg, size);
-        messages++;
-        bytes += len;
-        for (const char *p = text; (p = strchr(p, '\n')); p++)
-            lines++;
-        if (strstr(text, "/healthz"))
-            healthz++;
+    for (unsigned long i = 0; lines < want;) {
+        unsigned count = 0;
+        for (; count < BATCH && lines < want; count++, i++) {
+            unsigned char stream;
+            const char *text = entry(i, &stream);
+            size_t len = strlen(text);
+            iov[count].iov_base = buf[count];
+            iov[count].iov_len = ulog_wire_encode_data(buf[count], sizeof buf[count],
+                                                       now_ns(CLOCK_REALTIME), tid, stream, 0,
+                                                       text, len);
+            msgs[count] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[count], .msg_iovlen = 1}};
+            bytes += len;
+            for (const char *p = text; (p = strchr(p, '\n')); p++)
+                lines++;
+            if (strstr(text, "/healthz"))
+                healthz++;
+        }
+        waits += send_messages(fd, msgs, count);
+        messages += count;
     }
     unsigned long long sent = now_ns(CLOCK_MONOTONIC);
 

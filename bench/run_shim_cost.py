@@ -499,10 +499,10 @@ def main():
                         help="timed repetitions per run, after one warm-up (default 3)")
     parser.add_argument("--callgrind-ops", type=positive, default=20000,
                         help="operations per case and repetition under callgrind (default 20000)")
-    # 300000 lines: a run lasts about a second here, long next to the
-    # noise of start and stop; 5 rounds keep the section near 2 minutes.
-    parser.add_argument("--pipeline-runs", type=positive, default=5,
-                        help="runs of each pipeline configuration (default 5)")
+    # 300000 lines: a run lasts about a second here, long next to the noise
+    # of start and stop; 7 rounds and callgrind take about 2 minutes.
+    parser.add_argument("--pipeline-runs", type=positive, default=7,
+                        help="runs of each pipeline configuration (default 7)")
     parser.add_argument("--pipeline-lines", type=positive, default=300000,
                         help="lines the feeder sends per pipeline run (default 300000)")
     parser.add_argument("--pipeline-callgrind-lines", type=positive, default=30000,
