@@ -872,3 +872,47 @@ def test_profile_testing_writes_to_logs_testing(t):
     assert not os.path.exists(os.path.join(t.dir, "logs", "all.log")), \
         "the testing profile wrote to ./logs"
     assert own(records, "ulogd_start")[0]["metadata"].get("profile") == "testing"
+
+
+def test_timestamp_line_takes_the_time_the_line_carries(t):
+    """`timestamp: line` makes a structured line's own time the record's
+    timestamp; a line without a readable time keeps the capture time, and
+    the original value stays in metadata either way."""
+    ulogd, _ = start(t, "timestamp: line\n")
+    emit(t, "clock", ['{"msg": "rfc3339", "time": "2021-03-04T05:06:07.123456+01:00"}',
+                      '{"msg": "epoch ms", "ts": 1600000000123}',
+                      'time=2020-01-02T03:04:05Z level=info msg=logfmt',
+                      '{"msg": "no zone", "time": "2021-03-04 05:06:07"}',
+                      "clock end"])
+    wait_message(ulogd, "clock", "clock end")
+    ulogd.stop()
+    got = {r["message"]: r for r in mine(read_log(ulogd.log_path, require_complete=True), "clock")}
+    assert got["rfc3339"]["timestamp"] == "2021-03-04T04:06:07.123456Z", got["rfc3339"]
+    assert got["rfc3339"]["metadata"]["time"] == "2021-03-04T05:06:07.123456+01:00"
+    assert got["epoch ms"]["timestamp"] == "2020-09-13T12:26:40.123000Z", got["epoch ms"]
+    assert got["logfmt"]["timestamp"] == "2020-01-02T03:04:05.000000Z", got["logfmt"]
+    # A time without a zone is someone's local time: the capture time stays.
+    assert got["no zone"]["timestamp"] >= "2026", got["no zone"]
+    assert got["clock end"]["timestamp"] >= "2026"
+
+
+def test_route_files_rotate_like_all_log(t):
+    """Every route file is rotated at LOG_ROTATION_SIZE, keeping
+    LOG_BACKUP_COUNT old files, and loses no record doing so."""
+    ulogd, _ = start(t, "rules:\n  - match: {service: spool}\n    route: spool\n",
+                     env={"LOG_ROTATION_SIZE": "4096", "LOG_BACKUP_COUNT": "50"})
+    lines = [f"spool line {i:04d} " + "x" * 60 for i in range(400)]
+    emit(t, "spool", lines)
+    wait_message(ulogd, "spool", lines[-1], timeout=20)
+    ulogd.stop()
+    names = sorted(n for n in os.listdir(ulogd.log_dir) if n.startswith("spool.log"))
+    assert len(names) > 3, f"spool.log did not rotate: {names}"
+    for name in names:
+        assert os.path.getsize(os.path.join(ulogd.log_dir, name)) <= 4096, name
+        assert os.stat(os.path.join(ulogd.log_dir, name)).st_mode & 0o777 == 0o640, name
+    # Oldest first: spool.log.N ... spool.log.1, spool.log.
+    ordered = sorted((n for n in names if n != "spool.log"), key=lambda n: -int(n.rsplit(".", 1)[1]))
+    ordered.append("spool.log")
+    routed = [r["message"] for name in ordered
+              for r in read_log(os.path.join(ulogd.log_dir, name), require_complete=True)]
+    assert routed == lines, f"{len(routed)} of {len(lines)} lines across {len(names)} files"
