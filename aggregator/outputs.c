@@ -29,7 +29,8 @@ static void close_file(struct output_file *f)
 {
     if (!f->name)
         return;
-    logfile_close(&f->log);
+    if (!f->unopenable)
+        logfile_close(&f->log);
     free(f->name);
     f->name = NULL;
 }
@@ -85,7 +86,7 @@ static struct output_file *route_file(struct outputs *o, const char *name)
 {
     for (size_t i = 0; i < o->route_count; i++)
         if (strcmp(o->routes[i].name, name) == 0)
-            return &o->routes[i];
+            return o->routes[i].unopenable ? NULL : &o->routes[i];
     if (o->route_count == OUTPUTS_MAX_ROUTES) {
         if (o->unrouted++ == 0) {
             char message[256];
@@ -97,16 +98,19 @@ static struct output_file *route_file(struct outputs *o, const char *name)
         }
         return NULL;
     }
-    struct output_file *f = &o->routes[o->route_count];
+    struct output_file *f = &o->routes[o->route_count++];
     if (open_file(o, f, name) != 0) {
+        /* Said once; its records stay in all.log until SIGHUP tries again. */
         char message[512];
-        snprintf(message, sizeof message, "cannot open route file %s/%s: %s", o->dir, name,
+        snprintf(message, sizeof message,
+                 "cannot open route file %s/%s: %s; its records stay in all.log", o->dir, name,
                  strerror(errno));
+        f->name = must_strdup(name);
+        f->unopenable = true;
         fprintf(stderr, "ulogd: %s\n", message);
         report(o, ULOG_ERROR, "route_error", json_pack("{s:s}", "route", name), message);
         return NULL;
     }
-    o->route_count++;
     return f;
 }
 
@@ -141,7 +145,7 @@ bool outputs_have_queued(const struct outputs *o)
     if (logfile_has_queued(&o->all.log) || (o->errors.name && logfile_has_queued(&o->errors.log)))
         return true;
     for (size_t i = 0; i < o->route_count; i++)
-        if (logfile_has_queued(&o->routes[i].log))
+        if (!o->routes[i].unopenable && logfile_has_queued(&o->routes[i].log))
             return true;
     return false;
 }
@@ -185,7 +189,7 @@ int outputs_flush(struct outputs *o)
     if (o->errors.name && flush_file(o, &o->errors) != 0)
         rc = -1;
     for (size_t i = 0; i < o->route_count; i++)
-        if (flush_file(o, &o->routes[i]) != 0)
+        if (!o->routes[i].unopenable && flush_file(o, &o->routes[i]) != 0)
             rc = -1;
     if (flush_file(o, &o->all) != 0)
         rc = -1;
@@ -200,15 +204,25 @@ static void reopen_file(struct output_file *f)
 
 void outputs_reopen(struct outputs *o)
 {
+    size_t kept = 0;
+
     reopen_file(&o->all);
     reopen_file(&o->errors);
-    for (size_t i = 0; i < o->route_count; i++)
+    /* Routes that could not be opened get another chance with their next record. */
+    for (size_t i = 0; i < o->route_count; i++) {
+        if (o->routes[i].unopenable) {
+            free(o->routes[i].name);
+            continue;
+        }
         reopen_file(&o->routes[i]);
+        o->routes[kept++] = o->routes[i];
+    }
+    o->route_count = kept;
 }
 
 static void set_rotation(struct output_file *f, const struct ulogd_config *c)
 {
-    if (!f->name)
+    if (!f->name || f->unopenable)
         return;
     f->log.rotation_size = c->rotation_size;
     f->log.backup_count = c->backup_count;

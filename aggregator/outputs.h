@@ -33,6 +33,7 @@ struct output_file {
     uint64_t records;
     int reported_errno;     /* the write failure already reported, or 0 */
     uint64_t lost_reported; /* log.refused_lines already reported */
+    bool unopenable;        /* a route whose file could not be opened: not retried per record */
 };
 
 struct outputs {

@@ -164,8 +164,8 @@ void reload_now(struct reload *r, const char *why)
                            "multiline_formats",
                            (json_int_t)(s->multiline ? multiline_formats_count(s->multiline) : 0),
                            "needs_restart", fixed[0] ? fixed : NULL),
-                 "configuration reloaded (%s)%s%s%s", why, fixed[0] ? "; a restart is needed to change " : "",
-                 fixed, "");
+                 "configuration reloaded (%s)%s%s", why,
+                 fixed[0] ? "; a restart is needed to change " : "", fixed);
     if (fixed[0])
         fprintf(stderr, "ulogd: configuration reloaded; a restart is needed to change %s\n", fixed);
 }

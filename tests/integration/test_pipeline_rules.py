@@ -916,3 +916,22 @@ def test_route_files_rotate_like_all_log(t):
     routed = [r["message"] for name in ordered
               for r in read_log(os.path.join(ulogd.log_dir, name), require_complete=True)]
     assert routed == lines, f"{len(routed)} of {len(lines)} lines across {len(names)} files"
+
+
+def test_a_route_file_that_cannot_be_opened_is_reported_once(t):
+    """A route whose file cannot be opened (here a directory stands in its
+    way) is reported once; its records stay in all.log, and so do the rest."""
+    log_dir = os.path.join(t.dir, "logs-blocked")
+    os.makedirs(os.path.join(log_dir, "blocked.log"))
+    ulogd, _ = start(t, "rules:\n  - match: {service: blk}\n    route: blocked\n",
+                     log_dir=log_dir)
+    lines = [f"blocked {i}" for i in range(50)]
+    emit(t, "blk", lines)
+    wait_message(ulogd, "blk", lines[-1])
+    ulogd.stop()
+    records = read_log(ulogd.log_path, require_complete=True)
+    assert messages(records, "blk") == lines
+    errors = own(records, "route_error")
+    assert len(errors) == 1, errors
+    assert errors[0]["metadata"]["route"] == "blocked.log"
+    assert "blocked.log" in errors[0]["message"]
