@@ -11,6 +11,7 @@
  * rule.
  */
 #include "multiline_formats.h"
+#include "regex_jit.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -97,7 +98,7 @@ static pcre2_code *compile(const char *regex, char *err, size_t err_size)
                  (size_t)offset, regex);
         return NULL;
     }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT it still matches, slower */
+    regex_jit_compile(re);
     return re;
 }
 

@@ -17,6 +17,7 @@
  * reasons behind each pattern are in redact_builtins.c.
  */
 #include "redact.h"
+#include "regex_jit.h"
 
 #include <ctype.h>
 #include <pcre2.h>
@@ -235,7 +236,7 @@ int redactor_finish(struct redactor *r, char *err, size_t err_size)
         return -1;
     }
     /* Without JIT (an unsupported CPU) the interpreter gives the same answers. */
-    (void)pcre2_jit_compile(r->code, PCRE2_JIT_COMPLETE);
+    regex_jit_compile(r->code);
     r->match = must(pcre2_match_data_create_from_pattern(r->code, NULL));
     pcre2_set_callout(r->context, redact_card_callout, NULL);
     return 0;

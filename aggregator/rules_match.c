@@ -16,6 +16,7 @@
  * redaction of a metadata string (always valid UTF-8 in jansson) stays valid.
  */
 #include "rules_private.h"
+#include "regex_jit.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -75,7 +76,7 @@ pcre2_code *rules_compile(const char *regex, char *err, size_t err_size)
                  (size_t)offset, regex);
         return NULL;
     }
-    pcre2_jit_compile(re, PCRE2_JIT_COMPLETE); /* without JIT it still matches, slower */
+    regex_jit_compile(re);
     return re;
 }
 
