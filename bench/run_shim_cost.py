@@ -24,6 +24,7 @@ comes next to the times.
 
 import argparse
 import datetime
+import importlib
 import json
 import os
 import platform
@@ -434,9 +435,28 @@ def _shim_cost_reading(m, ranges, instructions, delivery):
 
 # --- the report -----------------------------------------------------------------------
 
+def _section(module, function):
+    """A benchmark kept in a module of its own, imported when it runs, so that
+    one module's missing piece never stops the others."""
+    def run(args, work):
+        return getattr(importlib.import_module(module), function)(args, work)
+    return run
+
+
+# Modules with a section of their own may define add_arguments(parser) for
+# their options; main() calls it.
+SECTION_MODULES = ["aggregation", "latency"]
+
 # name, title, function(args, work directory) -> markdown. Add benchmarks here.
 BENCHMARKS = [
     ("shim_cost", "shim_cost: what the shim adds to a write and to a stdio flush", shim_cost),
+    ("lttng", "lttng: the reference, an LTTng-UST event", _section("latency", "lttng")),
+    ("aggregation", "aggregation: many writers into one file, ulog against rsyslog, syslog-ng "
+     "and Docker's json-file", _section("aggregation", "aggregation")),
+    ("latency", "latency: from write() to the line in all.log, at 10 000 lines/s",
+     _section("latency", "latency")),
+    ("memory", "memory: ulogd's resident set, idle and under load; the shim's per process",
+     _section("latency", "memory")),
     ("pipeline", "pipeline: ulogd's throughput with its default pipeline, against raw ingestion",
      pipeline),
 ]
@@ -507,6 +527,13 @@ def main():
                         help="lines the feeder sends per pipeline run (default 300000)")
     parser.add_argument("--pipeline-callgrind-lines", type=positive, default=30000,
                         help="lines per pipeline configuration under callgrind (default 30000)")
+    for module in SECTION_MODULES:
+        try:
+            add = getattr(importlib.import_module(module), "add_arguments", None)
+        except ImportError:
+            continue  # its section will say so when it runs
+        if add:
+            add(parser)
     parser.add_argument("--output", default=REPORT,
                         help="where the report goes, '-' for stdout (default docs/BENCHMARKS.md)")
     args = parser.parse_args()

@@ -37,6 +37,8 @@
 #define LOCK_WAIT_MAX_NS (1000u * 1000000u)
 #define EXIT_STALL_MS 100
 #define EXIT_DRAIN_MAX_NS (2000ull * 1000000u)
+/* After giving up on the ring at exit: how long its drop count may wait for room. */
+#define EXIT_REPORT_MS 1000
 
 static _Atomic uint64_t dropped_messages, dropped_bytes;
 static _Atomic int exiting;
@@ -338,10 +340,54 @@ static int ring_flush(int fd, size_t budget)
 }
 
 /*
+ * At exit, when ulogd takes no more: what the ring still holds will never
+ * be sent, so it becomes a drop count (its own markers' counts included),
+ * and that one small DROPPED message gets up to EXIT_REPORT_MS to find room.
+ * Losses are counted even when the exit cannot wait for everything; only a
+ * ulogd that reads nothing at all for that long misses the count too.
+ */
+static void abandon_ring(int fd)
+{
+    struct pollfd pfd = {.fd = fd, .events = POLLOUT};
+    uint64_t deadline;
+
+    while (atomic_load(&ring_used) > 0) {
+        unsigned char head[sizeof(uint32_t) + ULOG_WIRE_HEADER_SIZE + ULOG_WIRE_DROPPED_SIZE];
+        uint32_t len32;
+        size_t entry;
+        ring_get(ring_head, head, sizeof(uint32_t) + ULOG_WIRE_HEADER_SIZE);
+        memcpy(&len32, head, sizeof len32);
+        entry = sizeof len32 + len32;
+        if (head[sizeof len32 + 3] == ULOG_WIRE_DROPPED && len32 == MARKER_SIZE) {
+            uint64_t counts[2];
+            ring_get((ring_head + sizeof len32 + ULOG_WIRE_HEADER_SIZE) % ring_cap, counts,
+                     sizeof counts);
+            atomic_fetch_add(&dropped_messages, counts[0]);
+            atomic_fetch_add(&dropped_bytes, counts[1]);
+        } else {
+            count_drop(len32 > ULOG_WIRE_DATA_PREFIX ? len32 - ULOG_WIRE_DATA_PREFIX : 0);
+        }
+        ring_head = (ring_head + entry) % ring_cap;
+        if (atomic_fetch_sub(&ring_used, entry) == entry)
+            ring_rewind();
+    }
+    deadline = shim_monotonic_ns() + EXIT_REPORT_MS * 1000000ull;
+    for (;;) {
+        report_drops(fd);
+        uint64_t now = shim_monotonic_ns();
+        if (atomic_load(&dropped_messages) == 0 || now >= deadline)
+            return;
+        if (syscall(SYS_poll, &pfd, 1, (int)((deadline - now) / 1000000u) + 1) < 0)
+            return;
+    }
+}
+
+/*
  * At exit only: deliver what the ring holds while ulogd keeps taking it. A
  * ulogd that accepts nothing for EXIT_STALL_MS, or an exit that has already
  * waited EXIT_DRAIN_MAX_NS in all, ends the wait: a live but busy ulogd gets
- * everything, a stuck one costs the host a moment at most. A ulogd that is
+ * everything, a stuck one costs the host a moment at most, and what is left
+ * is counted as dropped (abandon_ring). A ulogd that is
  * away (this process reached it before, or its socket is there but refuses:
  * ulogd leaves it so when stopped by SIGTERM) is given ULOG_EXIT_WAIT_MS to
  * come back. Where there is no socket at all, nobody waits.
@@ -360,8 +406,10 @@ static void drain_before_exit(void)
             syscall(SYS_nanosleep, &pause, NULL);
             continue;
         }
-        if (now >= exit_deadline_ns)
+        if (now >= exit_deadline_ns) {
+            abandon_ring(fd);
             return;
+        }
         stash_move();
         rc = ring_flush(fd, FLUSH_UNBOUNDED);
         if (rc == 0)
@@ -372,8 +420,10 @@ static void drain_before_exit(void)
         }
         pfd.fd = fd;
         pfd.events = POLLOUT;
-        if (syscall(SYS_poll, &pfd, 1, EXIT_STALL_MS) <= 0)
+        if (syscall(SYS_poll, &pfd, 1, EXIT_STALL_MS) <= 0) {
+            abandon_ring(fd);
             return;
+        }
     }
 }
 

@@ -15,7 +15,7 @@ import signal
 import socket
 import time
 
-from harness import PYTHON, Skip, program, require_command, script
+from harness import PYTHON, Skip, program, require_command, script, wait_until
 from records import captured, dropped_count
 from test_capture import PROGRAMS
 
@@ -126,6 +126,41 @@ def test_stopped_ulogd_never_blocks_the_writer(t):
     numbers = [int(SEQ.match(r["message"]).group(1)) for r in captured(records, pid=result.pid)]
     assert len(numbers) == len(set(numbers)), "a line arrived twice"
     assert numbers == sorted(numbers), "lines out of order"
+
+
+def test_what_the_exit_gives_up_on_is_counted(t):
+    """ulogd reads nothing (SIGSTOP) while a writer floods and exits: the
+    exit waits a moment, gives up on what the shim still holds, and counts
+    it. ulogd resumes while that count waits for room (it may wait a
+    second), so every line is either in all.log or in the drop count."""
+    total = 50000
+    ulogd = t.start_ulogd()
+    ulogd.signal(signal.SIGSTOP)
+    try:
+        writer = t.spawn([program("paced_writer"), str(total), "0", "100"])
+        wait_until(lambda: _lines_in(writer.stdout_path) == total, 60,
+                   "the writer to write every line")
+        time.sleep(0.3)  # its exit has given up on ulogd by now, and waits to report
+    finally:
+        ulogd.signal(signal.SIGCONT)
+    assert writer.wait(30) == 0
+
+    def accounted(records):
+        numbers = [int(SEQ.match(r["message"]).group(1)) for r in captured(records, pid=writer.pid)]
+        return numbers, dropped_count(records, writer.pid)
+    def complete(records):
+        numbers, dropped = accounted(records)
+        return len(numbers) + dropped >= total
+    ulogd.wait_for(complete, timeout=20, what="every line or its drop count")
+    numbers, dropped = accounted(ulogd.settle())
+    assert len(numbers) == len(set(numbers)), "a line arrived twice"
+    assert len(numbers) + dropped == total, \
+        f"{len(numbers)} lines + {dropped} counted as dropped != {total}"
+
+
+def _lines_in(path):
+    with open(path, "rb") as f:
+        return f.read().count(b"\n")
 
 
 def _late_ulogd(t, total, rate, env):
