@@ -577,13 +577,14 @@ program until the file held the last of them (the harness follows the file as it
 ulogd, which writes at least every 100 ms, may hold the last lines that long); **file MB/s** \
 is what the file grew by over the same time, in each collector's own format (a ulog record is \
 JSON with the line's time, service, host, pid and stream). **dropped** is the lines counted as \
-dropped over the case's runs, and their share of the lines written. **collector CPU** is the collector's CPU time over the run (all its \
-threads, `/proc/PID/stat`, 10 ms ticks; for docker, dockerd and the container's \
-containerd-shim) per million lines it delivered; **busy** is that CPU time over the wall \
-time, in cores; **writers CPU** is the writers' own per million lines written; **all CPU** \
-adds the two. **peak RSS** is the collector's `VmHWM` in the run (for docker, dockerd's). \
-`× ulog` compares medians with ulog's in the same table: above 1.00 is faster for lines/s, \
-costlier for CPU. The machine has 2 CPUs, shared by the writers and the collector."""
+dropped over the case's runs, and their share of the lines written. **collector CPU** is \
+the collector's CPU time over the run (all its threads, `/proc/PID/stat`, 10 ms ticks; for \
+docker, dockerd and the container's containerd-shim) per million lines it delivered; \
+**busy** is that CPU time over the wall time, in cores; **writers CPU** is the writers' own \
+per million lines written; **all CPU** adds the two. **peak RSS** is the collector's `VmHWM` \
+in the run (for docker, dockerd's). `× ulog` compares medians with ulog's in the same table: \
+above 1.00 is faster for lines/s, costlier for CPU. The machine has 2 CPUs, shared by the \
+writers and the collector."""
 
 
 def _report(args, contenders, cells, results, elapsed):
@@ -595,7 +596,8 @@ def _report(args, contenders, cells, results, elapsed):
       f"that failed); otherwise it is listed as incomplete under *Delivery*. "
       f"{fmt(args.aggregation_short_lines)} short or {fmt(args.aggregation_long_lines)} long "
       f"lines per run, split evenly among the writers"
-      + "".join(f"; {name}'s runs write {share:.0%} of that" for name, share in shares.items()
+      + "".join(f"; {name}'s runs write {100 * share:.0f} % of that"
+                for name, share in shares.items()
                 if share != 1.0)
       + f". {args.aggregation_rounds} rounds: in each, every contender runs every table's case "
       "once, in an order that rotates from case to case and round to round, so that drift on "
@@ -699,7 +701,10 @@ def _reading(names, cells, figures):
     if "ulog" not in names or not any(ulog.values()):
         w("- ulog has no complete run, so there is nothing to compare with.")
         return "\n".join(parts)
-    peers = [n for n in names if n != "ulog"]
+    peers = [n for n in names if n != "ulog"
+             and any(f for (m, _, _), f in figures.items() if m == n)]
+    if not peers:
+        w("- No peer has a complete run here, so there is nothing to compare ulog with.")
 
     def ratios(name, key):
         """(cell, ulog's median / the peer's) over the cells both have."""
@@ -718,30 +723,30 @@ def _reading(names, cells, figures):
         speed, cpu, won = ratios(name, "lines_s"), ratios(name, "total"), []
         faster = [r for _, r in speed if r >= 1]
         if faster:
-            won.append(f"{_span(faster)} the lines/s in {len(faster)} of {len(speed)} cases")
+            won.append(f"{_span(faster)} the lines/s ({len(faster)} of {len(speed)} cases)")
         slower = [(cell, r) for cell, r in speed if r < 1]
         if slower:
             losses.append(f"fewer lines/s than {name} in: {listed(slower)}")
         cheaper = [r for _, r in cpu if r < 1]
         if cheaper:
-            won.append(f"{_span(cheaper)} the CPU per line (collector and writers) in "
-                       f"{len(cheaper)} of {len(cpu)}")
+            won.append(f"{_span(cheaper)} the CPU per line, collector and writers together "
+                       f"({len(cheaper)} of {len(cpu)} cases)")
         if won:
-            wins.append(f"against {name}, " + ", at ".join(won))
+            wins.append(f"against {name}: " + " and ".join(won))
         dearer = [(cell, r) for cell, r in cpu if r >= 1]
         if dearer:
-            writers = [(ulog[cell]["writers"], figures[(name,) + cell[::2]]["writers"])
-                       for cell, _ in dearer if ulog[cell].get("writers")
-                       and figures[(name,) + cell[::2]].get("writers")]
+            mine = [ulog[cell].get("writers") for cell, _ in dearer]
+            theirs = [figures[(name,) + cell[::2]].get("writers") for cell, _ in dearer]
             losses.append(f"more CPU per line than {name} in: {listed(dearer)}"
-                          + (", mostly the writers' (the shim's `sendmsg` per line): "
-                             + "; ".join(f"{u:.1f} against {p:.1f} s per million lines"
-                                         for u, p in writers) if writers else ""))
+                          + (f"; there ulog's writers spent {_span(mine, 1, ' s')} per million "
+                             f"lines, {name}'s {_span(theirs, 1, ' s')}: the shim's `sendmsg` "
+                             "per line costs the program more than a plain `write`"
+                             if None not in mine + theirs else ""))
     rss = {n: [f["rss"] for (m, _, _), f in figures.items() if m == n and f and f.get("rss")]
            for n in names}
-    if rss.get("ulog"):
+    if rss.get("ulog") and any(rss.get(n) for n in peers):
         smaller = [n for n in peers if rss.get(n) and max(rss["ulog"]) < min(rss[n])]
-        memory = (f"ulogd's peak RSS {_span(rss['ulog'], 1, ' MiB')} against "
+        memory = (f"memory: ulogd's peak RSS {_span(rss['ulog'], 1, ' MiB')} against "
                   + ", ".join(f"{n}'s {_span(rss[n], 1, ' MiB')}" for n in peers if rss.get(n)))
         (wins if len(smaller) == len([n for n in peers if rss.get(n)]) else losses).append(memory)
     drops = [(cell, f) for cell, f in ulog.items() if f and f["dropped"]]
@@ -749,7 +754,7 @@ def _reading(names, cells, figures):
                          and f["dropped"]})
     if drops:
         losses.append(
-            "it drops lines where the others make the writers wait: "
+            "it drops lines, where the others make the writers wait: "
             + "; ".join(f"{_cell_name(*cell)}: {100 * f['drop_share']:.1f} % of the lines "
                         f"({f['dropped_runs']} of {f['runs']} runs)" for cell, f in drops)
             + ". There the writers produce lines faster than ulogd takes them; once the shim's "
@@ -760,9 +765,12 @@ def _reading(names, cells, figures):
             "program runs at the collector's pace"
             + (f" (and {', '.join(peer_drops)} dropped lines too, see the tables)"
                if peer_drops else ", and lose nothing"))
-    w("- **Where ulog wins**: " + ("; ".join(wins) if wins else "nowhere in this run") + ".")
-    w("- **Where ulog loses**: " + ("; ".join(losses) if losses else "nowhere in this run")
-      + ".")
+    for title, items in (("Where ulog wins", wins), ("Where ulog loses", losses)):
+        if not peers and not items:
+            continue
+        w(f"- **{title}**:" + ("" if items else " nowhere in this run."))
+        for item in items:
+            w(f"  - {item[0].upper()}{item[1:]}.")
     w("")
     w("What limits each (CPU per million lines, the collector's then the writers'; **writes** "
       "are the collector's write system calls per 1 000 lines, from `/proc/PID/io`):")
