@@ -30,7 +30,7 @@ static const struct {
     const char *name;
     enum field_id id;
 } field_names[] = {
-    {"level", FIELD_LEVEL},         {"service", FIELD_SERVICE},       {"container", FIELD_CONTAINER},
+    {"timestamp", FIELD_TIMESTAMP}, {"level", FIELD_LEVEL},         {"service", FIELD_SERVICE},       {"container", FIELD_CONTAINER},
     {"host", FIELD_HOST},           {"pid", FIELD_PID},               {"tid", FIELD_TID},
     {"stream", FIELD_STREAM},       {"source", FIELD_SOURCE},         {"component", FIELD_COMPONENT},
     {"event_type", FIELD_EVENT_TYPE}, {"message", FIELD_MESSAGE},     {"trace_id", FIELD_TRACE_ID},
@@ -65,9 +65,9 @@ int field_ref_parse(struct field_ref *out, const char *name, char *err, size_t e
         return 0;
     }
     snprintf(err, err_size,
-             "unknown field \"%s\" (level, service, container, host, pid, tid, stream, source, "
-             "component, event_type, message, trace_id, span_id, agent_id, task_id, "
-             "metadata.KEY, context.KEY)",
+             "unknown field \"%s\" (timestamp, level, service, container, host, pid, tid, "
+             "stream, source, component, event_type, message, trace_id, span_id, agent_id, "
+             "task_id, metadata.KEY, context.KEY)",
              name);
     return -1;
 }
@@ -236,6 +236,11 @@ const char *draft_get(const struct draft *d, const struct field_ref *f, size_t *
     const char *text = NULL;
     *len = 0;
     switch (f->id) {
+    case FIELD_TIMESTAMP:
+        /* As all.log will spell it, so "~T0[0-5]:" means what it looks like. */
+        record_format_timestamp(d->rec.time_ns ? d->rec.time_ns : record_now_ns(), scratch);
+        text = scratch;
+        break;
     case FIELD_LEVEL:
         text = ulog_level_name(d->rec.level);
         break;
@@ -341,6 +346,7 @@ int draft_set(struct draft *d, const struct field_ref *f, const char *value, siz
         d->rec.level = (enum ulog_level)level;
         return 0;
     }
+    case FIELD_TIMESTAMP:
     case FIELD_PID:
     case FIELD_TID:
     case FIELD_CONTEXT:

@@ -21,6 +21,7 @@
 #define DRAFT_MAX_ROUTES 8
 
 enum field_id {
+    FIELD_TIMESTAMP, /* read-only: RFC 3339, as written */
     FIELD_LEVEL,
     FIELD_SERVICE,
     FIELD_CONTAINER,

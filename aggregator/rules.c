@@ -127,6 +127,8 @@ int rule_action_set(struct rule *rule, const char *field, const char *value, cha
     const char *refusal = NULL;
     if (ref.id == FIELD_PID || ref.id == FIELD_TID)
         refusal = "process and thread ids cannot be set";
+    else if (ref.id == FIELD_TIMESTAMP)
+        refusal = "the timestamp cannot be set (timestamp: line takes it from the line)";
     else if (ref.id == FIELD_CONTEXT)
         refusal = "context cannot be set (it is shared by every record of a process)";
     else if (ref.id == FIELD_METADATA && !ref.path)
