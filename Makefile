@@ -24,8 +24,8 @@ VERSION   := 0.1.0
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Recursive (=) so pkg-config is asked when a recipe runs, after `make deps`.
-ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8) -DPCRE2_CODE_UNIT_WIDTH=8
-ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8) -lpthread
+ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8) -DPCRE2_CODE_UNIT_WIDTH=8 -Iebpf
+ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8) -lpthread $(EBPF_LIBS)
 # `ulog check` runs ulogd's own configuration code, so ulog links it too.
 CLI_CFLAGS   = $(ULOGD_CFLAGS) -Iaggregator
 CLI_LIBS     = $(ULOGD_LIBS)
@@ -44,6 +44,8 @@ MUSL_OBJ    := $(PRELOAD_SRC:%.c=$(BUILD)/musl/%.o)
 AGG_OBJ     := $(AGG_SRC:%.c=$(BUILD)/obj/%.o)
 AGG_LIB_OBJ := $(filter-out $(BUILD)/obj/aggregator/main.o,$(AGG_OBJ))
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+# Here, before the rules that link it: prerequisites expand as they are read.
+EBPF_OBJ    := $(BUILD)/obj/ebpf/procevents.o
 CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
 ASAN_AGG    := $(AGG_SRC:%.c=$(BUILD)/asan/%.o)
 ASAN_LIB    := $(filter-out $(BUILD)/asan/aggregator/main.o,$(ASAN_AGG))
@@ -90,7 +92,7 @@ $(BUILD)/obj/aggregator/%.o: aggregator/%.c
 # ulogd's console mirror prints records as `ulog tail` does: one formatter for both.
 ULOGD_CLI_OBJ := $(BUILD)/obj/cli/format.o $(BUILD)/obj/cli/neutralise.o
 
-$(BUILD)/ulogd: $(AGG_OBJ) $(ULOGD_CLI_OBJ)
+$(BUILD)/ulogd: $(AGG_OBJ) $(ULOGD_CLI_OBJ) $(EBPF_OBJ)
 	$(CC) -o $@ $^ $(ULOGD_LIBS)
 
 # --- the command ------------------------------------------------------------
@@ -98,8 +100,43 @@ $(BUILD)/obj/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
 
-$(BUILD)/ulog: $(CLI_OBJ) $(AGG_LIB_OBJ)
+$(BUILD)/ulog: $(CLI_OBJ) $(AGG_LIB_OBJ) $(EBPF_OBJ)
 	$(CC) -o $@ $^ $(CLI_LIBS)
+
+# --- eBPF -------------------------------------------------------------------
+# ebpf/procevents.bpf.c is compiled against a vmlinux.h dumped from the running
+# kernel's BTF (or, where there is none, the one shipped in ebpf/vmlinux/ARCH;
+# CO-RE relocates it to the kernel it loads on), then wrapped by bpftool into
+# a skeleton header that ebpf/procevents.c, the loader, includes.
+# Link $(EBPF_OBJ) with $(EBPF_LIBS).
+CLANG       ?= clang
+BPFTOOL     ?= $(or $(shell command -v bpftool 2>/dev/null),/usr/sbin/bpftool)
+BPF_ARCH    := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
+VMLINUX_BTF ?= /sys/kernel/btf/vmlinux
+EBPF_CFLAGS  = $(shell $(PKG_CONFIG) --cflags libbpf)
+EBPF_LIBS    = $(shell $(PKG_CONFIG) --libs libbpf) -lelf -lz
+
+$(BUILD)/ebpf/vmlinux.h:
+	@mkdir -p $(@D)
+	if [ -r $(VMLINUX_BTF) ]; then \
+	    $(BPFTOOL) btf dump file $(VMLINUX_BTF) format c > $@.tmp && mv $@.tmp $@; \
+	else cp ebpf/vmlinux/$(BPF_ARCH)/vmlinux.h $@; fi
+
+$(BUILD)/ebpf/%.bpf.o: ebpf/%.bpf.c $(BUILD)/ebpf/vmlinux.h
+	$(CLANG) -g -O2 -Wall -Werror -target bpf -D__TARGET_ARCH_$(BPF_ARCH) \
+	    -I$(BUILD)/ebpf -Iebpf -MMD -MP -c $< -o $@
+
+$(BUILD)/ebpf/%.skel.h: $(BUILD)/ebpf/%.bpf.o
+	$(BPFTOOL) gen skeleton $< name $*_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/obj/ebpf/%.o: ebpf/%.c $(BUILD)/ebpf/%.skel.h
+	@mkdir -p $(@D)
+	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(EBPF_CFLAGS) -I$(BUILD)/ebpf -Iebpf -c $< -o $@
+
+# Kept: E2's ulogd and the tests use the skeleton too.
+.SECONDARY: $(BUILD)/ebpf/procevents.bpf.o $(BUILD)/ebpf/procevents.skel.h
+
+all: $(EBPF_OBJ)
 
 # --- unit tests (cmocka), plain and under ASan/UBSan --------------------------
 $(BUILD)/asan/aggregator/%.o: aggregator/%.c
@@ -110,18 +147,18 @@ $(BUILD)/asan/cli/%.o: cli/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) $(CLI_CFLAGS) -c $< -o $@
 
-$(BUILD)/asan/ulogd: $(ASAN_AGG) $(BUILD)/asan/cli/format.o $(BUILD)/asan/cli/neutralise.o
+$(BUILD)/asan/ulogd: $(ASAN_AGG) $(BUILD)/asan/cli/format.o $(BUILD)/asan/cli/neutralise.o $(EBPF_OBJ)
 	$(CC) $(SANITIZE) -o $@ $^ $(ULOGD_LIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(AGG_LIB_OBJ) $(CLI_LIB_OBJ)
+$(BUILD)/tests/%: tests/unit/%.c $(AGG_LIB_OBJ) $(CLI_LIB_OBJ) $(EBPF_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) -Iaggregator -Icli $(ULOGD_CFLAGS) $(TEST_CFLAGS) \
-	    -o $@ $< $(AGG_LIB_OBJ) $(CLI_LIB_OBJ) $(ULOGD_LIBS) $(TEST_LIBS)
+	    -o $@ $< $(AGG_LIB_OBJ) $(CLI_LIB_OBJ) $(EBPF_OBJ) $(ULOGD_LIBS) $(TEST_LIBS)
 
-$(BUILD)/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(ASAN_CLI)
+$(BUILD)/asan/tests/%: tests/unit/%.c $(ASAN_LIB) $(ASAN_CLI) $(EBPF_OBJ)
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) -O1 -g $(SANITIZE) $(CPPFLAGS) -Iaggregator -Icli $(ULOGD_CFLAGS) \
-	    $(TEST_CFLAGS) -o $@ $< $(ASAN_LIB) $(ASAN_CLI) $(ULOGD_LIBS) $(TEST_LIBS)
+	    $(TEST_CFLAGS) -o $@ $< $(ASAN_LIB) $(ASAN_CLI) $(EBPF_OBJ) $(ULOGD_LIBS) $(TEST_LIBS)
 
 unit-tests: $(UNIT_BIN) $(UNIT_ASAN) $(BUILD)/asan/ulogd
 
@@ -209,6 +246,91 @@ bench: deps-test bench-deps
 	@$(MAKE) --no-print-directory all bench-programs
 	@python3 bench/run_shim_cost.py
 
+# --- fuzzing ----------------------------------------------------------------
+# DESIGN.md, Quality: parsers and decoders have fuzz targets. Each
+# tests/fuzz/fuzz_NAME.c is a libFuzzer target (what it feeds and checks is
+# in its opening comment), tests/fuzz/corpus/fuzz_NAME/ its seeds: real
+# inputs from the unit tests and fixtures. libFuzzer comes with clang, so the
+# targets and the aggregator sources they use are compiled by clang, under
+# ASan and UBSan (a UBSan report stops the run, as a crash does), into
+# build/fuzz/; they go into an archive, so each target links only what it
+# uses.
+#
+#   make fuzz-build   build/fuzz/fuzz_*; without clang's libFuzzer it says
+#                     so and builds nothing (make test then skips them)
+#   make fuzz [FUZZ_SECONDS=60] [FUZZ_TARGETS="fuzz_wire ..."]
+#                     fuzz each target that long, one after the other, on
+#                     build/fuzz/corpus/fuzz_NAME (the seeds, plus what
+#                     earlier runs found, which it keeps); what breaks one is
+#                     saved as build/fuzz/crash-fuzz_NAME-*, its output in
+#                     build/fuzz/fuzz_NAME.log
+#
+# `make test` runs every target over its seeds, then fuzzes it for 10 s
+# (tests/run.py, "fuzz:fuzz_NAME").
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 60
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+FUZZ_CFLAGS   = $(CSTD) -g -O1 $(FUZZ_SAN) $(CPPFLAGS) -Iaggregator -Icli $(ULOGD_CFLAGS)
+FUZZ_SRC     := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BIN     := $(FUZZ_SRC:tests/fuzz/%.c=$(BUILD)/fuzz/%)
+FUZZ_TARGETS ?= $(notdir $(FUZZ_BIN))
+# What the targets reach, named rather than globbed: a source that needs
+# flags of its own (the eBPF input) never stops the fuzz build. A missing
+# one shows as an undefined reference when a target is linked.
+FUZZ_LIB_SRC := $(addprefix aggregator/,alloc.c assembler.c bytebuf.c config.c config_ebpf.c \
+        config_pipeline.c config_rules.c config_settings.c config_yaml.c console.c draft.c \
+        levels.c levels_crash.c lift.c logfmt.c multiline.c multiline_builtin.c \
+        multiline_formats.c record.c redact.c redact_builtins.c regex_jit.c rules.c \
+        rules_limit.c rules_match.c rules_route.c timestamp.c utf8.c) \
+        cli/format.c cli/neutralise.c
+FUZZ_LIB_OBJ := $(FUZZ_LIB_SRC:%.c=$(BUILD)/fuzz/obj/%.o)
+FUZZ_PROBE   := echo 'int LLVMFuzzerTestOneInput(const char *d, long n) { return !d + !n; }' \
+	| $(FUZZ_CC) -x c -fsanitize=fuzzer,address,undefined -o $(BUILD)/fuzz/.probe - >/dev/null 2>&1
+
+.PHONY: fuzz fuzz-build fuzz-targets
+fuzz-build:
+	@mkdir -p $(BUILD)/fuzz
+	@if $(FUZZ_PROBE); then rm -f $(BUILD)/fuzz/.probe; \
+	    $(MAKE) --no-print-directory fuzz-targets; \
+	else echo "fuzz-build: skipped: $(FUZZ_CC) cannot link a libFuzzer target" \
+	    "(-fsanitize=fuzzer); install clang to build tests/fuzz/"; fi
+
+# A recipe, so that nothing left to do prints nothing.
+fuzz-targets: $(FUZZ_BIN)
+	@:
+
+$(BUILD)/fuzz/obj/%.o: %.c
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(BUILD)/fuzz/libulogd.a: $(FUZZ_LIB_OBJ) $(EBPF_OBJ)
+	rm -f $@ && ar rcs $@ $^
+
+$(FUZZ_BIN): $(BUILD)/fuzz/%: tests/fuzz/%.c $(BUILD)/fuzz/libulogd.a
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ $< $(BUILD)/fuzz/libulogd.a \
+	    $(ULOGD_LIBS)
+
+fuzz: fuzz-build
+	@failed=""; \
+	for t in $(FUZZ_TARGETS); do \
+	    if [ ! -x $(BUILD)/fuzz/$$t ]; then echo "fuzz: $$t is not built"; failed="$$failed $$t"; continue; fi; \
+	    corpus=$(BUILD)/fuzz/corpus/$$t; mkdir -p $$corpus; \
+	    for f in tests/fuzz/corpus/$$t/*; do \
+	        [ -f "$$f" ] && [ ! -e "$$corpus/$${f##*/}" ] && cp "$$f" "$$corpus/"; done; \
+	    echo "fuzz: $$t for $(FUZZ_SECONDS) s ($(BUILD)/fuzz/$$t.log)"; \
+	    if $(BUILD)/fuzz/$$t -max_total_time=$(FUZZ_SECONDS) -timeout=25 -rss_limit_mb=2048 \
+	            -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crash-$$t- $$corpus \
+	            >$(BUILD)/fuzz/$$t.log 2>&1; then \
+	        grep -a '^Done' $(BUILD)/fuzz/$$t.log | sed "s/^/fuzz: $$t: /"; \
+	    else \
+	        echo "fuzz: $$t FAILED:"; \
+	        grep -a -E '^(==[0-9]+==ERROR|SUMMARY|.*broken promise|.*runtime error|artifact_prefix|Test unit written)' \
+	            $(BUILD)/fuzz/$$t.log | sed 's/^/    /'; \
+	        failed="$$failed $$t"; \
+	    fi; \
+	done; \
+	if [ -n "$$failed" ]; then echo "fuzz: failed:$$failed"; exit 1; fi
+
 # --- compatibility: real programs' own test suites --------------------------
 # make test-compat: CPython's and GLib's own tests, bare and under the shim,
 # compared case by case (tests/compat/run_compat.py, about 3 minutes).
@@ -224,6 +346,8 @@ test-compat: deps-test
 # What `make` and `make run` need:
 DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:libpcre2-8:libpcre2-dev \
         cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
+# eBPF (ebpf/): bpftool is in /usr/sbin, off a user's PATH.
+DEPS += cmd:clang:clang pc:libbpf:libbpf-dev file:/usr/sbin/bpftool:bpftool
 # What `make test` needs on top:
 TEST_DEPS := pc:cmocka:libcmocka-dev cmd:c++:g++ cmd:python3:python3 cmd:node:nodejs \
         cmd:valgrind:valgrind cmd:strace:strace
@@ -270,7 +394,7 @@ run: deps
 	@exec $(BUILD)/ulogd --log-dir logs
 
 test: deps-test
-	@$(MAKE) --no-print-directory all unit-tests test-programs
+	@$(MAKE) --no-print-directory all unit-tests test-programs fuzz-build
 	@python3 tests/run.py
 
 install: all

@@ -50,6 +50,7 @@ void config_defaults(struct ulogd_config *c)
     c->service_port = CONFIG_DEFAULT_SERVICE_PORT;
     c->buffer_size = CONFIG_DEFAULT_BUFFER_SIZE;
     pipeline_settings_defaults(&c->pipeline);
+    config_ebpf_defaults(&c->ebpf);
 }
 
 void config_free(struct ulogd_config *c)
@@ -63,6 +64,7 @@ void config_free(struct ulogd_config *c)
     free(c->token);
     free(c->config_file);
     pipeline_settings_free(&c->pipeline);
+    config_ebpf_free(&c->ebpf);
     memset(c, 0, sizeof *c);
 }
 
@@ -130,6 +132,8 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
             return yaml_fail(src, value, "%.64s: %s", name, reason);
         return 0;
     }
+    if (strcmp(name, "ebpf") == 0)
+        return config_read_ebpf(c, src, value);
     int rc = config_pipeline_section(&c->pipeline, src, key, value);
     if (rc <= 0)
         return rc;
@@ -139,7 +143,7 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
                      "unknown setting \"%.64s\" (known: log_dir, level, rotation_size, "
                      "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
                      "timestamp, watch, service_host, service_port, buffer_size, lift, "
-                     "default_levels, min_levels, multiline, redaction, rules)",
+                     "default_levels, min_levels, multiline, redaction, rules, ebpf)",
                      name);
 }
 
@@ -229,8 +233,10 @@ void config_usage(FILE *out)
           "Environment: LOG_ROTATION_SIZE (alias LOG_MAX_BYTES; default 10485760, 0 never\n"
           "rotates), LOG_BACKUP_COUNT (default 5), ULOG_MAX_LINE (bytes per record before a\n"
           "line is split; default 16384), LOG_SERVICE_HOST, LOG_SERVICE_PORT,\n"
-          "LOG_BUFFER_SIZE, ULOG_TOKEN. Flags override the environment, which overrides\n"
-          "the file, which overrides the profile. See docs/LOGGING.md.\n",
+          "LOG_BUFFER_SIZE, ULOG_TOKEN, ULOG_EBPF (process events and write capture with\n"
+          "eBPF: auto, the default, uses it when it can load and says once why not; on\n"
+          "refuses to start without it; off). Flags override the environment, which\n"
+          "overrides the file, which overrides the profile. See docs/LOGGING.md.\n",
           out);
 }
 

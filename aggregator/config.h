@@ -45,6 +45,40 @@
 
 enum config_profile { PROFILE_DEVELOPMENT, PROFILE_PRODUCTION, PROFILE_TESTING };
 
+/*
+ * The eBPF input (the `ebpf:` section, ULOG_EBPF for the mode). auto tries
+ * to load it and, when it cannot, says why once and carries on without it;
+ * on refuses to start without it; off never tries. The scope says whose
+ * process events are reported: containers (processes in a container, and
+ * every process connected through the shim), shim (only those) or all
+ * (every process on the host). Capturing writes is opt-in, per program
+ * name or per pid, for programs the shim cannot reach (static, Go).
+ */
+enum ebpf_mode { EBPF_MODE_AUTO, EBPF_MODE_ON, EBPF_MODE_OFF };
+enum ebpf_scope { EBPF_SCOPE_CONTAINERS, EBPF_SCOPE_SHIM, EBPF_SCOPE_ALL };
+
+#define CONFIG_DEFAULT_CRASH_CONTEXT_LINES 20u
+#define CONFIG_MAX_CRASH_CONTEXT_LINES 1000u
+#define CONFIG_DEFAULT_CAPTURE_BYTES 4096u
+#define CONFIG_MIN_CAPTURE_BYTES 64u
+#define CONFIG_MAX_CAPTURE_BYTES 65536u
+#define CONFIG_MAX_CAPTURE_ENTRIES 64u /* programs, and pids, each */
+#define CONFIG_MAX_PROGRAM_NAME 255u
+
+struct ebpf_settings {
+    enum ebpf_mode mode;
+    enum ebpf_scope scope;
+    unsigned crash_context_lines; /* the last lines an abnormal exit record carries */
+    char **capture_programs;      /* base names; NULL when none */
+    size_t capture_program_count;
+    uint32_t *capture_pids;       /* NULL when none */
+    size_t capture_pid_count;
+    unsigned capture_bytes;       /* bytes kept per captured write */
+};
+
+const char *ebpf_mode_name(enum ebpf_mode mode);
+const char *ebpf_scope_name(enum ebpf_scope scope);
+
 
 struct ulogd_config {
     enum config_profile profile;
@@ -65,6 +99,7 @@ struct ulogd_config {
     char *token;            /* ULOG_TOKEN; never printed */
     char *config_file;      /* the YAML file read, if any */
     struct pipeline_settings pipeline;
+    struct ebpf_settings ebpf;
 };
 
 enum config_outcome {

@@ -1,14 +1,15 @@
 /*
  * config_private.h - what config*.c share, and nothing else may use.
  *
- * Reading the configuration (see config.h) is one module kept in four files:
+ * Reading the configuration (see config.h) is one module kept in five files:
  * config.c holds the defaults, the profiles and the layers (YAML file,
  * environment, flags) and the order they apply in; config_settings.c the
  * table of plain settings and what value each accepts, and the readers of
  * the same kinds of value (level, size, count, duration) found inside the
  * structured sections; config_pipeline.c the sections that shape records;
  * config_rules.c the two of them that fill the rule set, rules and
- * min_levels. Generic YAML checks live in config_yaml.h.
+ * min_levels; config_ebpf.c the `ebpf:` section. Generic YAML checks live
+ * in config_yaml.h.
  */
 #ifndef ULOGD_CONFIG_PRIVATE_H
 #define ULOGD_CONFIG_PRIVATE_H
@@ -40,6 +41,7 @@ enum setting {
     SET_SERVICE_PORT,
     SET_BUFFER_SIZE,
     SET_TOKEN,
+    SET_EBPF_MODE, /* ULOG_EBPF; in the file it is ebpf.mode */
     SETTING_COUNT
 };
 
@@ -74,6 +76,14 @@ int config_read_duration(const struct yaml_source *src, const yaml_node_t *node,
 /* A whole number, or with `size` a byte count such as 512K, from `low` to `high`. */
 int config_read_count(const struct yaml_source *src, const yaml_node_t *node, const char *what,
                       uint64_t low, uint64_t high, bool size, uint64_t *out);
+
+/* ---- the ebpf section (config_ebpf.c) --------------------------------------- */
+
+void config_ebpf_defaults(struct ebpf_settings *ebpf);
+void config_ebpf_free(struct ebpf_settings *ebpf);
+/* The whole `ebpf:` value: a mapping, or a bare mode (`ebpf: off`). */
+int config_read_ebpf(struct ulogd_config *config, const struct yaml_source *src,
+                     const yaml_node_t *value);
 
 /* ---- the sections that fill the rule set (config_rules.c) ------------------ */
 

@@ -6,7 +6,8 @@
  * whatever its origin, so the layers cannot disagree about what is valid.
  * The readers of levels, counts, sizes and durations inside the structured
  * sections (config_pipeline.c, config_rules.c) live here too, beside the
- * parsers they share with the plain settings.
+ * parsers they share with the plain settings. The `ebpf:` section, whose
+ * mode is also a plain setting here (ULOG_EBPF), is read in config_ebpf.c.
  */
 #include <stdbool.h>
 #include <stdlib.h>
@@ -32,6 +33,7 @@ const struct setting_names config_settings[SETTING_COUNT] = {
     [SET_SERVICE_PORT] = {"service_port", "LOG_SERVICE_PORT", NULL, NULL},
     [SET_BUFFER_SIZE] = {"buffer_size", "LOG_BUFFER_SIZE", NULL, NULL},
     [SET_TOKEN] = {NULL, "ULOG_TOKEN", NULL, NULL},
+    [SET_EBPF_MODE] = {NULL, "ULOG_EBPF", NULL, NULL}, /* the file says ebpf: {mode: ...} */
 };
 
 /* Digits only: no sign, no blanks, no overflow. */
@@ -225,6 +227,21 @@ int config_set_value(struct ulogd_config *c, enum setting which, const char *val
             return -1;
         }
         c->max_line_bytes = (size_t)number;
+        return 0;
+    case SET_EBPF_MODE:
+        if (strcasecmp(value, "auto") == 0)
+            c->ebpf.mode = EBPF_MODE_AUTO;
+        else if (strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0 ||
+                 strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
+            c->ebpf.mode = EBPF_MODE_ON;
+        else if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
+                 strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
+            c->ebpf.mode = EBPF_MODE_OFF;
+        else {
+            config_fail(reason, size, "use auto (use eBPF when it can load), on (refuse to "
+                                      "start without it) or off");
+            return -1;
+        }
         return 0;
     case SETTING_COUNT:
         break;

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "ebpf_input.h"
 #include "ulog/wire.h"
 
 /* One byte more than any valid message, so that an oversized one shows. */
@@ -42,6 +43,11 @@ void connection_context_free(struct connection_context *ctx)
     ctx->buffer = NULL;
 }
 
+void connection_context_set_procs(struct connection_context *ctx, struct procs *procs)
+{
+    ctx->procs = procs;
+}
+
 struct connection *connection_new(struct connection_context *ctx, int fd)
 {
     struct connection *c = must_calloc(1, sizeof *c);
@@ -49,6 +55,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
     list_init(&c->link);
     c->ctx = ctx;
     c->fd = fd;
+    c->source = "preload";
     line_set_init(&c->lines, c);
     multiline_set_init(&c->blocks, c);
     ctx->stats.accepted++;
@@ -59,6 +66,9 @@ void connection_destroy(struct connection *c)
 {
     assembler_flush_set(c->ctx->assembler, &c->lines);
     multiline_flush_set(c->ctx->multiline, &c->blocks);
+    /* After the flush: its last lines are in the crash context before its exit is told. */
+    if (c->greeted)
+        procs_disconnected(c->ctx->procs, c->kernel_pid);
     list_remove(&c->link);
     close(c->fd);
     free(c->program);
@@ -134,7 +144,7 @@ void connection_emit_line(void *vctx, void *owner, const struct line *line,
         .pid = line->pid,
         .tid = line->tid,
         .stream = stream_name(line->stream),
-        .source = "preload",
+        .source = c->source,
         .message = (const char *)line->bytes,
         .message_len = line->len,
         .context = c->context,
@@ -142,6 +152,9 @@ void connection_emit_line(void *vctx, void *owner, const struct line *line,
     };
     pipeline_line(ctx->pipeline, &record, line->stream == ULOG_STREAM_STDERR, block);
     json_decref(metadata);
+    procs_line(ctx->procs, line->kernel_pid ? line->kernel_pid : c->kernel_pid,
+               (const char *)line->bytes, line->len, line->stream == ULOG_STREAM_STDERR,
+               line->time_ns);
 }
 
 static char *copy_string(struct ulog_wire_str s)
@@ -186,6 +199,9 @@ static void greet(struct connection *c, const struct ulog_wire_hello *hello, uin
                          c->pid, context ? "not a JSON object" : error.text);
         }
     }
+    ebpf_input_watch(ctx->ebpf, c->kernel_pid);
+    procs_connected(ctx->procs, c->kernel_pid, c->pid, c->program, c->service, c->container,
+                    c->host, c->context);
     if (record_sink_wants(&ctx->sink, ULOG_DEBUG))
         selflog_emit(ctx->selflog, ULOG_DEBUG, "connection_open",
                      json_pack("{s:I, s:s, s:s, s:I, s:I}", "pid", (json_int_t)c->pid, "program",
@@ -215,7 +231,7 @@ static void report_drops(struct connection *c, const struct ulog_wire_dropped *d
         .container = c->container,
         .host = c->host,
         .pid = pid,
-        .source = "preload",
+        .source = c->source,
         .event_type = "dropped",
         .message = message,
         .message_len = (size_t)len,

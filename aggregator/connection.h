@@ -20,8 +20,11 @@
 #include "list.h"
 #include "multiline.h"
 #include "pipeline.h"
+#include "procs.h"
 #include "record.h"
 #include "selflog.h"
+
+struct ebpf_input;
 
 struct connection_stats {
     uint64_t accepted;
@@ -39,6 +42,8 @@ struct connection_context {
     struct record_sink sink;
     struct selflog *selflog;
     const char *host;        /* ulogd's host name, for a HELLO that names none */
+    struct procs *procs;     /* crash context and exit records; NULL: none kept */
+    struct ebpf_input *ebpf; /* puts each greeted shim's process in scope; NULL: no eBPF */
     unsigned char *buffer;   /* one receive buffer: messages are handled at once */
     struct connection_stats stats;
 };
@@ -58,6 +63,7 @@ struct connection {
     uint64_t messages;
     struct line_set lines;
     struct multiline_set blocks;
+    const char *source;                /* "preload"; "ebpf" for a process eBPF captures */
 };
 
 enum connection_state {
@@ -71,6 +77,8 @@ void connection_context_init(struct connection_context *ctx, struct assembler *a
                              struct multiline *multiline, struct pipeline *pipeline,
                              struct record_sink sink, struct selflog *selflog, const char *host);
 void connection_context_free(struct connection_context *ctx);
+/* Tell the process registry about every process, line and close (NULL: don't). */
+void connection_context_set_procs(struct connection_context *ctx, struct procs *procs);
 
 /* The assembler's emit function: ctx is the connection_context, owner the connection. */
 void connection_line_assembled(void *ctx, void *owner, const struct line *line);

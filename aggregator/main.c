@@ -29,6 +29,8 @@
 #include "multiline.h"
 #include "outputs.h"
 #include "pipeline.h"
+#include "procs.h"
+#include "ebpf_input.h"
 #include "record.h"
 #include "redact.h"
 #include "reload.h"
@@ -135,6 +137,8 @@ int main(int argc, char **argv)
     struct connection_context connections;
     struct reload reload;
     struct server server;
+    struct procs *procs;
+    struct ebpf_input *ebpf = NULL;
     char host[256] = "";
     char err[1024];
     char *socket_path;
@@ -189,13 +193,25 @@ int main(int argc, char **argv)
         free(config);
         return 1;
     }
+    /* Crash context and process records: fed by the connections (and eBPF). */
+    procs = procs_new(&pipeline, &selflog, host, config->ebpf.crash_context_lines);
     multiline_init(&multiline, config->pipeline.multiline, config->pipeline.multiline_timeout_ns,
                    config->pipeline.multiline_max_lines, config->pipeline.multiline_max_bytes,
                    NULL, connection_emit_line, &connections);
     assembler_init(&assembler, config->max_line_bytes, ASSEMBLER_PARTIAL_LINE_TIMEOUT_NS, NULL,
                    connection_line_assembled, &connections);
     connection_context_init(&connections, &assembler, &multiline, &pipeline, sink, &selflog, host);
+    connection_context_set_procs(&connections, procs);
     reload_init(&reload, argc, argv, config, &pipeline, &multiline, &outputs, &selflog);
+    /* ebpf.mode on and no eBPF: refuse to start; auto: one WARNING, and on without it. */
+    if (ebpf_input_start(&ebpf, config, procs, &connections, err, sizeof err) != 0) {
+        fprintf(stderr, "ulogd: %s\n", err);
+        status = 1;
+        goto out;
+    }
+    connections.ebpf = ebpf;
+    reload.procs = procs;
+    reload.ebpf = ebpf;
     struct server_parts parts = {
         .listener = &listener,
         .connections = &connections,
@@ -205,6 +221,8 @@ int main(int argc, char **argv)
         .outputs = &outputs,
         .reload = &reload,
         .selflog = &selflog,
+        .procs = procs,
+        .ebpf = ebpf,
     };
     if (server_init(&server, &parts, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
@@ -220,6 +238,11 @@ int main(int argc, char **argv)
 
     if (server_run(&server) != 0)
         status = 1;
+    /* Its last events, captured partial lines and lost count, before the stop record. */
+    connections.ebpf = NULL;
+    reload.ebpf = NULL;
+    ebpf_input_close(ebpf);
+    ebpf = NULL;
     /* Rate-limit counts not yet reported would otherwise go unsaid. */
     pipeline_housekeeping(&pipeline, UINT64_MAX);
 
@@ -245,7 +268,9 @@ int main(int argc, char **argv)
                  stats->accepted, stats->lines, stats->failed);
     server_free(&server);
 out:
+    ebpf_input_close(ebpf); /* NULL unless server_init failed */
     connection_context_free(&connections);
+    procs_free(procs);
     assembler_free(&assembler);
     multiline_free(&multiline);
     if (outputs_close(&outputs, &left) != 0) {

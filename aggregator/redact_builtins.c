@@ -42,7 +42,9 @@
 /* Characters of a token68 credential (RFC 9110 section 11.2). */
 #define TOKEN_CHAR "[A-Za-z0-9._~+/-]"
 #define SCHEME "[A-Za-z][A-Za-z0-9_-]*[ \\t]+"
-#define KEY_VALUE_SEPARATOR "[\"']?[ \\t]*(?:=>?|:)[ \\t]*"
+/* "=>" is taken whole (possessive): backing off to "=" would let ">" start
+ * the value and slip past NOT_REDACTED_ALREADY on a second pass. */
+#define KEY_VALUE_SEPARATOR "[\"']?[ \\t]*(?:=>?+|:)[ \\t]*"
 #define PEM_TYPE "(?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----"
 
 const struct redact_builtin redact_builtins[] = {

@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "ebpf_input.h"
+#include "procs.h"
 #include "redact.h"
 #include "rules.h"
 
@@ -121,6 +123,9 @@ static void keep_fixed_settings(struct ulogd_config *next, const struct ulogd_co
     KEEP_VALUE(max_line_bytes, "max_line_bytes");
     KEEP_VALUE(service_port, "service_port");
     KEEP_VALUE(buffer_size, "buffer_size");
+    KEEP_VALUE(ebpf.mode, "ebpf.mode");
+    KEEP_VALUE(ebpf.scope, "ebpf.scope");
+    KEEP_VALUE(ebpf.capture_bytes, "ebpf.capture_bytes");
 #undef KEEP_STRING
 #undef KEEP_VALUE
 }
@@ -150,6 +155,12 @@ void reload_now(struct reload *r, const char *why)
     rule_set_take_reports(next->pipeline.rules, r->config->pipeline.rules);
     pipeline_reconfigure(r->pipeline, next);
     outputs_reconfigure(r->outputs, next);
+    if (r->procs)
+        procs_set_context_lines(r->procs, next->ebpf.crash_context_lines);
+    /* New program names and pids to capture; capture itself is set up at start only. */
+    if (!ebpf_input_reload(r->ebpf, next))
+        strncat(fixed, fixed[0] ? ", ebpf.capture_writes" : "ebpf.capture_writes",
+                sizeof fixed - strlen(fixed) - 1);
     config_free(r->config);
     free(r->config);
     r->config = next;

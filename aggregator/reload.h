@@ -34,6 +34,8 @@ struct reload {
     struct multiline *multiline;
     struct outputs *outputs;
     struct selflog *selflog;
+    struct procs *procs;         /* NULL: none; set after reload_init */
+    struct ebpf_input *ebpf;     /* NULL: no eBPF; set after reload_init */
     int inotify_fd;              /* -1: the file is not watched */
     char *watched_name;          /* the file's name within its directory */
     uint64_t due;                /* monotonic ns a change settles; 0: none pending */

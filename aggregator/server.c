@@ -26,7 +26,7 @@
 /* Report running out of descriptors at most this often. */
 #define SHED_REPORT_INTERVAL_NS 10000000000u
 
-static char listener_tag, signal_tag, inotify_tag;
+static char listener_tag, signal_tag, inotify_tag, ebpf_tag;
 
 int server_block_signals(void)
 {
@@ -57,6 +57,8 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     s->outputs = parts->outputs;
     s->reload = parts->reload;
     s->selflog = parts->selflog;
+    s->procs = parts->procs;
+    s->ebpf = parts->ebpf;
     list_init(&s->connections);
 
     sigemptyset(&set);
@@ -78,6 +80,12 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     }
     ev.data.ptr = &signal_tag;
     if (epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, s->signal_fd, &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &ebpf_tag;
+    if (s->ebpf && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ebpf_input_fd(s->ebpf), &ev) != 0) {
         snprintf(err, size, "epoll: %s", strerror(errno));
         server_free(s);
         return -1;
@@ -179,6 +187,8 @@ static int housekeeping(struct server *s, uint64_t batch_start)
     reload_housekeeping(s->reload, now);
     assembler_expire(s->assembler);
     multiline_expire(s->multiline);
+    /* After the lines' own timeouts: an exit record carries the lines just flushed. */
+    procs_expire(s->procs, assembler_monotonic_now());
     deadline = pipeline_housekeeping(s->pipeline, now);
     /* Bytes queued during this batch are no older than its start. */
     if (outputs_have_queued(s->outputs) && s->flush_due == 0)
@@ -189,6 +199,8 @@ static int housekeeping(struct server *s, uint64_t batch_start)
 
     deadline = earliest(deadline, assembler_next_deadline(s->assembler));
     deadline = earliest(deadline, multiline_next_deadline(s->multiline));
+    deadline = earliest(deadline, procs_next_deadline(s->procs));
+    deadline = earliest(deadline, ebpf_input_housekeeping(s->ebpf, now));
     if (s->reload->due)
         deadline = earliest(deadline, s->reload->due);
     if (s->flush_due)
@@ -217,6 +229,7 @@ static void drain(struct server *s)
         connection_read(c, 0);
         connection_destroy(c); /* flushes its partial lines */
     }
+    ebpf_input_read(s->ebpf); /* the exits of those that went meanwhile */
 }
 
 int server_run(struct server *s)
@@ -242,6 +255,8 @@ int server_run(struct server *s)
                 accept_connections(s, ACCEPT_BUDGET);
             else if (tag == &signal_tag)
                 handle_signals(s);
+            else if (tag == &ebpf_tag)
+                ebpf_input_read(s->ebpf);
             else if (tag == &inotify_tag)
                 reload_file_changed(s->reload, batch_start);
             else

@@ -31,6 +31,8 @@
 #include "multiline.h"
 #include "outputs.h"
 #include "pipeline.h"
+#include "procs.h"
+#include "ebpf_input.h"
 #include "reload.h"
 #include "selflog.h"
 
@@ -45,6 +47,8 @@ struct server {
     struct outputs *outputs;
     struct reload *reload;
     struct selflog *selflog;
+    struct procs *procs; /* exit records waiting for lines, processes to look at again */
+    struct ebpf_input *ebpf; /* NULL: no eBPF */
     struct list_node connections;
     uint64_t flush_due;        /* monotonic ns; 0: nothing waits to be written */
     uint64_t shed_reported_at; /* when running out of descriptors was last reported */
@@ -67,6 +71,8 @@ struct server_parts {
     struct outputs *outputs;
     struct reload *reload;
     struct selflog *selflog;
+    struct procs *procs; /* may be NULL */
+    struct ebpf_input *ebpf; /* NULL: no eBPF */
 };
 
 int server_init(struct server *s, const struct server_parts *parts, char *err, size_t err_size);

@@ -80,7 +80,22 @@ static uint64_t parse_rfc3339(const char *s, size_t len)
     if (i != len)
         return 0;
     int64_t secs = days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec - offset;
-    return secs < 0 ? 0 : (uint64_t)secs * 1000000000u + frac;
+    /* Past the year 2554 nanoseconds overflow 64 bits: no usable time either. */
+    if (secs < 0 || (uint64_t)secs > (UINT64_MAX - 999999999u) / 1000000000u)
+        return 0;
+    return (uint64_t)secs * 1000000000u + frac;
+}
+
+/* A number of nanoseconds too large for 64 bits is no usable time. Converting
+ * it as it is would be undefined behaviour (double) or wrap (integer). */
+static uint64_t real_ns(double ns)
+{
+    return ns < 1.8e19 ? (uint64_t)ns : 0;
+}
+
+static uint64_t scaled_ns(uint64_t v, uint64_t unit)
+{
+    return v > UINT64_MAX / unit ? 0 : v * unit;
 }
 
 /* Epoch seconds, ms, us or ns, told apart by magnitude. */
@@ -91,10 +106,10 @@ static uint64_t epoch_to_ns(double v)
     if (v > 1e17)
         return (uint64_t)v;
     if (v > 1e14)
-        return (uint64_t)(v * 1e3);
+        return real_ns(v * 1e3);
     if (v > 1e11)
-        return (uint64_t)(v * 1e6);
-    return (uint64_t)(v * 1e9 + 0.5);
+        return real_ns(v * 1e6);
+    return real_ns(v * 1e9 + 0.5);
 }
 
 static uint64_t epoch_int_to_ns(json_int_t v)
@@ -105,10 +120,10 @@ static uint64_t epoch_int_to_ns(json_int_t v)
     if (u > 100000000000000000ull)
         return u;
     if (u > 100000000000000ull)
-        return u * 1000u;
+        return scaled_ns(u, 1000u);
     if (u > 100000000000ull)
-        return u * 1000000u;
-    return u * 1000000000u;
+        return scaled_ns(u, 1000000u);
+    return scaled_ns(u, 1000000000u);
 }
 
 uint64_t timestamp_parse_text(const char *s, size_t len)

@@ -7,8 +7,10 @@ Runs every cmocka binary (build/tests/test_*, then the ASan/UBSan builds in
 build/asan/tests/test_*), counting each test case, then every function named
 test_* in tests/integration/test_*.py (those of test_malformed and test_ulogd
 a second time, as "asan:NAME", against the ASan/UBSan build of ulogd), then
-real programs' own test suites, bare and under the shim
-(tests/compat/run_compat.py, which reports into the same count). One line per test: "ok NAME", "FAIL NAME: reason" or
+every fuzz target of tests/fuzz/ (build/fuzz/fuzz_*), over its seed corpus and
+then fuzzing for a few seconds, as "fuzz:NAME", then real programs' own test
+suites, bare and under the shim (tests/compat/run_compat.py, which reports
+into the same count). One line per test: "ok NAME", "FAIL NAME: reason" or
 "skip NAME: reason"; the last line is always "N passed, N failed"
 (", N skipped" when some were). Exit status 1 if anything failed.
 
@@ -43,6 +45,13 @@ UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
 ASAN_ULOGD = os.path.join(ROOT, "build", "asan", "ulogd")
 ASAN_FILES = ("test_malformed", "test_ulogd")
 UNIT_TIMEOUT = 300
+FUZZ_SOURCES = os.path.join(ROOT, "tests", "fuzz")
+FUZZ_BUILD = os.path.join(ROOT, "build", "fuzz")
+# Short enough for `make test` (six targets, about a minute), long enough to
+# get past the seeds; -seed=1 makes the path the same each time it is run.
+FUZZ_SECONDS = 10
+FUZZ_TIMEOUT = 60
+FUZZ_OPTIONS = ("-rss_limit_mb=1024", "-timeout=20")
 TEST_TIMEOUT = 60  # a test may ask for more with a `timeout` attribute
 
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
@@ -224,6 +233,76 @@ def run_under_sanitizers(tally, pattern):
         harness.ULOGD = plain
 
 
+# --- fuzz targets ------------------------------------------------------------
+
+FUZZ_REPORT = re.compile(r"==\d+==ERROR|SUMMARY:|broken promise|runtime error|"
+                         r"Test unit written|^artifact_prefix")
+
+
+def run_fuzz_target(tally, name, binary, seeds):
+    """The seeds once each, then FUZZ_SECONDS of fuzzing from them, in a scratch
+    directory that receives what it finds (never the seeds' own directory);
+    a crash, sanitizer report or broken promise fails it and keeps that
+    directory, with the input that did it."""
+    seeds = os.path.abspath(seeds)  # the fuzzer runs in its scratch directory
+    files = sorted(os.path.join(seeds, f) for f in os.listdir(seeds)) if os.path.isdir(seeds) else []
+    if not files:
+        tally.fail(name, f"no seed inputs in {os.path.relpath(seeds, ROOT)}")
+        return
+    started = time.monotonic()
+    work = tempfile.mkdtemp(prefix="ulog-fuzz-", dir=scratch_root())
+    corpus = os.path.join(work, "corpus")
+    os.mkdir(corpus)
+    env = dict(os.environ, TMPDIR=work)  # fuzz_config's file goes with the rest
+    env.setdefault("UBSAN_OPTIONS", "print_stacktrace=1")
+    prefix = f"-artifact_prefix={work}/"
+    steps = (("the seeds", [binary, *FUZZ_OPTIONS, prefix, *files]),
+             (f"{FUZZ_SECONDS} s of fuzzing",
+              [binary, *FUZZ_OPTIONS, prefix, f"-max_total_time={FUZZ_SECONDS}", "-seed=1",
+               corpus, seeds]))
+    for what, argv in steps:
+        try:
+            proc = subprocess.run(argv, stdin=subprocess.DEVNULL, capture_output=True, cwd=work,
+                                  env=env, timeout=FUZZ_TIMEOUT)
+        except subprocess.TimeoutExpired:
+            tally.fail(name, f"{what}: did not finish within {FUZZ_TIMEOUT} s\n(kept {work})")
+            return
+        if proc.returncode != 0:
+            err = proc.stderr.decode("utf-8", "replace")
+            why = [line for line in err.splitlines() if FUZZ_REPORT.search(line)] \
+                or err.strip().splitlines()[-5:]
+            running = [line for line in err.splitlines() if line.startswith("Running: ")]
+            if running:  # the seed that broke it
+                why.insert(0, "input " + running[-1][len("Running: "):])
+            tally.fail(name, f"{what}: exit status {proc.returncode}\n" + "\n".join(why[:12])
+                       + f"\n(kept {work}; rerun: {os.path.relpath(binary, ROOT)} INPUT)", err)
+            return
+    shutil.rmtree(work, ignore_errors=True)
+    tally.ok(name, time.monotonic() - started)
+
+
+def run_fuzz_smoke(tally, pattern):
+    """Every tests/fuzz/fuzz_NAME.c, built by `make fuzz-build` into
+    build/fuzz/fuzz_NAME, seeded from tests/fuzz/corpus/fuzz_NAME/."""
+    if not os.path.isdir(FUZZ_SOURCES):
+        return
+    for source in sorted(os.listdir(FUZZ_SOURCES)):
+        if not (source.startswith("fuzz_") and source.endswith(".c")):
+            continue
+        target = source[:-2]
+        name = f"fuzz:{target}"
+        if not matches(name, pattern):
+            continue
+        binary = os.path.join(FUZZ_BUILD, target)
+        if not os.access(binary, os.X_OK):
+            if not shutil.which(os.environ.get("FUZZ_CC", "clang")):
+                tally.skip(name, "clang is not installed: the fuzz targets need its libFuzzer")
+            else:
+                tally.skip(name, f"{os.path.relpath(binary, ROOT)} is not built (make fuzz-build)")
+            continue
+        run_fuzz_target(tally, name, binary, os.path.join(FUZZ_SOURCES, "corpus", target))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("-k", dest="pattern", help="run only tests whose name contains "
@@ -239,6 +318,7 @@ def main():
             if matches(name, args.pattern):
                 run_integration_test(tally, name, func)
         run_under_sanitizers(tally, args.pattern)
+        run_fuzz_smoke(tally, args.pattern)
         run_compat.run(tally, args.pattern)  # reports into the same tally
     except KeyboardInterrupt:
         print("interrupted", flush=True)

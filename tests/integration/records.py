@@ -224,9 +224,10 @@ def logical_messages(records):
 
 
 def captured(records, **match):
-    """Records from the shim that match every key=value given."""
+    """Captured lines from the shim that match every key=value given (not
+    drop reports, nor the process records ulogd writes about a shim's process)."""
     return [r for r in records if r.get("source") == "preload"
-            and r.get("event_type") != "dropped"
+            and r.get("event_type") != "dropped" and r.get("stream") != "event"
             and all(r.get(k) == v for k, v in match.items())]
 
 

@@ -23,7 +23,7 @@ static const char *const variables[] = {
     "LOG_DIR",          "LOG_LEVEL",        "LOG_ROTATION_SIZE", "LOG_MAX_BYTES",
     "LOG_BACKUP_COUNT", "ULOG_SOCKET",      "ULOG_MAX_LINE",     "ULOG_ENV",
     "ULOG_CONFIG",      "ULOG_CONSOLE",     "LOG_SERVICE_HOST",  "LOG_SERVICE_PORT",
-    "LOG_BUFFER_SIZE",  "ULOG_TOKEN"};
+    "LOG_BUFFER_SIZE",  "ULOG_TOKEN",       "ULOG_EBPF"};
 
 struct fixture {
     char path[64];
@@ -393,7 +393,7 @@ static void wrong_settings_in_yaml_point_at_themselves(void **state)
              "%s:3:1: unknown setting \"log_dri\" (known: log_dir, level, rotation_size, "
              "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
              "timestamp, watch, service_host, service_port, buffer_size, lift, default_levels, "
-             "min_levels, multiline, redaction, rules)", f->path);
+             "min_levels, multiline, redaction, rules, ebpf)", f->path);
     assert_error(f, expected);
 
     write_yaml(f, "level: INFO\nbackup_count:   many\n");
@@ -423,6 +423,165 @@ static void wrong_settings_in_yaml_point_at_themselves(void **state)
     assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
     snprintf(expected, sizeof expected, "%s:3:1: only one YAML document is allowed", f->path);
     assert_error(f, expected);
+}
+
+static void ebpf_defaults_try_quietly_in_containers(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_AUTO);
+    assert_int_equal(f->config.ebpf.scope, EBPF_SCOPE_CONTAINERS);
+    assert_int_equal(f->config.ebpf.crash_context_lines, 20);
+    assert_int_equal(f->config.ebpf.capture_bytes, 4096);
+    assert_int_equal(f->config.ebpf.capture_program_count, 0);
+    assert_int_equal(f->config.ebpf.capture_pid_count, 0);
+    assert_string_equal(ebpf_mode_name(f->config.ebpf.mode), "auto");
+    assert_string_equal(ebpf_scope_name(f->config.ebpf.scope), "containers");
+}
+
+static void ebpf_section_sets_every_key(void **state)
+{
+    struct fixture *f = *state;
+    write_yaml(f, "ebpf:\n"
+                  "  mode: on\n"
+                  "  scope: all\n"
+                  "  crash_context_lines: 0\n"
+                  "  capture_bytes: 1K\n"
+                  "  capture_writes:\n"
+                  "    programs: [gosrv, static-app]\n"
+                  "    pids: [1, 4194304]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_ON);
+    assert_int_equal(f->config.ebpf.scope, EBPF_SCOPE_ALL);
+    assert_int_equal(f->config.ebpf.crash_context_lines, 0);
+    assert_int_equal(f->config.ebpf.capture_bytes, 1024);
+    assert_int_equal(f->config.ebpf.capture_program_count, 2);
+    assert_string_equal(f->config.ebpf.capture_programs[0], "gosrv");
+    assert_string_equal(f->config.ebpf.capture_programs[1], "static-app");
+    assert_int_equal(f->config.ebpf.capture_pid_count, 2);
+    assert_int_equal(f->config.ebpf.capture_pids[0], 1);
+    assert_int_equal(f->config.ebpf.capture_pids[1], 4194304);
+
+    /* A bare mode is the short form; the rest keeps its defaults. */
+    write_yaml(f, "ebpf: off\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_OFF);
+    assert_int_equal(f->config.ebpf.scope, EBPF_SCOPE_CONTAINERS);
+    assert_int_equal(f->config.ebpf.crash_context_lines, 20);
+
+    write_yaml(f, "ebpf:\n  scope: shim\n  crash_context_lines: 1000\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_AUTO);
+    assert_int_equal(f->config.ebpf.scope, EBPF_SCOPE_SHIM);
+    assert_int_equal(f->config.ebpf.crash_context_lines, 1000);
+}
+
+static void ulog_ebpf_overrides_the_file(void **state)
+{
+    struct fixture *f = *state;
+    write_yaml(f, "ebpf: {mode: on, scope: shim}\n");
+    setenv("ULOG_EBPF", "off", 1);
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_OFF);
+    assert_int_equal(f->config.ebpf.scope, EBPF_SCOPE_SHIM); /* the rest stays the file's */
+    setenv("ULOG_EBPF", "AUTO", 1);
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_AUTO);
+    setenv("ULOG_EBPF", "1", 1);
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_ON);
+    setenv("ULOG_EBPF", "maybe", 1);
+    assert_int_equal(load(f, NULL), CONFIG_ERROR);
+    assert_error(f, "ULOG_EBPF=maybe: use auto (use eBPF when it can load), on (refuse to start "
+                    "without it) or off");
+    setenv("ULOG_EBPF", "", 1); /* empty: unset */
+    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(f->config.ebpf.mode, EBPF_MODE_AUTO);
+}
+
+static void ebpf_faults_point_at_themselves(void **state)
+{
+    struct fixture *f = *state;
+    char expected[512];
+
+    write_yaml(f, "ebpf:\n  mode: sometimes\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:9: ebpf.mode: use auto (use eBPF when it can load), on (refuse to start "
+             "without it) or off", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "ebpf:\n  scope: everything\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:10: ebpf.scope: use containers (processes in containers and those the shim "
+             "connects), shim (only those) or all (every process)", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "ebpf:\n  crash_context_lines: 1001\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:24: ebpf.crash_context_lines: expected a whole number from 0 to 1000",
+             f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "ebpf:\n  crash_context_lines: -1\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":2:24: ebpf.crash_context_lines: "));
+
+    write_yaml(f, "ebpf:\n  capture_bytes: 32\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:2:18: ebpf.capture_bytes: expected a size in bytes from 64 to 65536", f->path);
+    assert_error(f, expected);
+    write_yaml(f, "ebpf:\n  capture_bytes: 65537\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":2:18: ebpf.capture_bytes: "));
+
+    write_yaml(f, "ebpf:\n  scope: all\n  capture: [x]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":3:3: "));
+    assert_non_null(strstr(f->err, "mode, scope, crash_context_lines, capture_writes, "
+                                   "capture_bytes"));
+
+    write_yaml(f, "ebpf:\n  capture_writes:\n    programs: [ok, /usr/bin/app]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:3:20: ebpf.capture_writes.programs: expected a program's name without its "
+             "directory, such as myserver", f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "ebpf:\n  capture_writes:\n    pids: [12, 0]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    snprintf(expected, sizeof expected,
+             "%s:3:16: ebpf.capture_writes.pids: expected a whole number from 1 to 4194304",
+             f->path);
+    assert_error(f, expected);
+
+    write_yaml(f, "ebpf:\n  capture_writes:\n    programs: gosrv\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":3:15: "));
+
+    write_yaml(f, "ebpf:\n  capture_writes:\n    users: [root]\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":3:5: "));
+
+    write_yaml(f, "ebpf:\n  - on\n");
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, ":2:3: "));
+}
+
+static void ebpf_capture_lists_are_bounded(void **state)
+{
+    struct fixture *f = *state;
+    char text[2048] = "ebpf:\n  capture_writes:\n    pids: [";
+
+    for (int i = 1; i <= 65; i++)
+        snprintf(text + strlen(text), sizeof text - strlen(text), "%s%d", i > 1 ? ", " : "", i);
+    strcat(text, "]\n");
+    write_yaml(f, text);
+    assert_int_equal(load(f, "--config", f->path, NULL), CONFIG_ERROR);
+    assert_non_null(strstr(f->err, "ebpf.capture_writes.pids: at most 64 pids"));
 }
 
 static void an_empty_yaml_file_sets_nothing(void **state)
@@ -461,6 +620,12 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(wrong_settings_in_yaml_point_at_themselves, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(ebpf_defaults_try_quietly_in_containers, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(ebpf_section_sets_every_key, setup, teardown),
+        cmocka_unit_test_setup_teardown(ulog_ebpf_overrides_the_file, setup, teardown),
+        cmocka_unit_test_setup_teardown(ebpf_faults_point_at_themselves, setup, teardown),
+        cmocka_unit_test_setup_teardown(ebpf_capture_lists_are_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(an_empty_yaml_file_sets_nothing, setup, teardown),
         cmocka_unit_test_setup_teardown(a_missing_yaml_file_is_refused, setup, teardown),
     };

@@ -275,6 +275,19 @@ static void card_numbers(void **state)
     neither("card", "short 4111 1111 1111");
 }
 
+/* Found by fuzz_redact: "=>" backed off to "=", so ">" began the value and a
+ * second pass redacted the redaction. What is redacted stays as it is. */
+static void a_second_pass_finds_nothing_new(void **state)
+{
+    (void)state;
+    struct redactor *all = with_all();
+    check(all, "secret=>5", "secret=>[REDACTED]", 1);
+    untouched(all, "secret=>[REDACTED]");
+    check(all, "api_key => abc123", "api_key => [REDACTED]", 1);
+    untouched(all, "api_key => [REDACTED]");
+    redactor_free(all);
+}
+
 static void switching_one_off(void **state)
 {
     (void)state;
@@ -439,6 +452,7 @@ int main(void)
         cmocka_unit_test(aws_keys),
         cmocka_unit_test(private_keys),
         cmocka_unit_test(card_numbers),
+        cmocka_unit_test(a_second_pass_finds_nothing_new),
         cmocka_unit_test(switching_one_off),
         cmocka_unit_test(user_patterns),
         cmocka_unit_test(user_pattern_errors),
