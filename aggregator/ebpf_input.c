@@ -16,7 +16,9 @@
 
 #include <ctype.h>
 #include <dirent.h>
+#include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -373,8 +375,15 @@ void ebpf_input_read(struct ebpf_input *in)
 
 void ebpf_input_watch(struct ebpf_input *in, uint32_t kernel_pid)
 {
-    if (in && kernel_pid)
-        procevents_watch(in->events, kernel_pid);
+    if (!in || !kernel_pid)
+        return;
+    procevents_watch(in->events, kernel_pid);
+    /* A process that ended before ulogd read its HELLO has had its exit
+     * event already, which is what takes a pid out of scope: left in, its
+     * pid's next owner (pids are reused) would be watched. Dying after this
+     * check is fine: the exit event removes it. */
+    if (kill((pid_t)kernel_pid, 0) != 0 && errno == ESRCH)
+        procevents_unwatch(in->events, kernel_pid);
 }
 
 bool ebpf_input_reload(struct ebpf_input *in, const struct ulogd_config *config)

@@ -243,6 +243,10 @@ int main(int argc, char **argv)
     reload.ebpf = NULL;
     ebpf_input_close(ebpf);
     ebpf = NULL;
+    /* A process whose connection closed while it was still exiting is looked
+     * at again 20 ms later: at a stop, that look happens now (a pass with the
+     * clock a second ahead), or its exit record would be lost. */
+    procs_expire(procs, assembler_monotonic_now() + 1000000000u);
     /* Rate-limit counts not yet reported would otherwise go unsaid. */
     pipeline_housekeeping(&pipeline, UINT64_MAX);
 

@@ -445,7 +445,7 @@ def _section(module, function):
 
 # Modules with a section of their own may define add_arguments(parser) for
 # their options; main() calls it.
-SECTION_MODULES = ["aggregation", "latency"]
+SECTION_MODULES = ["aggregation", "latency", "procevents_rate"]
 
 # name, title, function(args, work directory) -> markdown. Add benchmarks here.
 BENCHMARKS = [
@@ -459,6 +459,8 @@ BENCHMARKS = [
      _section("latency", "memory")),
     ("pipeline", "pipeline: ulogd's throughput with its default pipeline, against raw ingestion",
      pipeline),
+    ("procevents", "procevents: a fork-heavy workload through eBPF process events",
+     _section("procevents_rate", "procevents")),
 ]
 
 MARK_START = "<!-- bench:{} -->"
