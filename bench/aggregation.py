@@ -59,7 +59,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import BUILD, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, spread, table
+from benchlib import (BUILD, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, positive,
+                      spread, table)
 
 WRITER = os.path.join(BUILD, "bench", "writer")
 LIBULOG = os.path.join(BUILD, "libulog.so")
@@ -337,11 +338,11 @@ class UlogContender:
 # --- the section -------------------------------------------------------------------------
 
 def add_arguments(parser):
-    parser.add_argument("--aggregation-rounds", type=int, default=3,
+    parser.add_argument("--aggregation-rounds", type=positive, default=3,
                         help="rounds of every contender and cell (default 3)")
-    parser.add_argument("--aggregation-short-lines", type=int, default=200000,
+    parser.add_argument("--aggregation-short-lines", type=positive, default=200000,
                         help="lines of 100 bytes per run, shared by the writers (default 200000)")
-    parser.add_argument("--aggregation-long-lines", type=int, default=100000,
+    parser.add_argument("--aggregation-long-lines", type=positive, default=100000,
                         help="lines of 1000 bytes per run (default 100000)")
     parser.add_argument("--aggregation-writers", default="1,8,64",
                         help="writer counts, comma-separated (default 1,8,64)")

@@ -7,6 +7,7 @@ benchmark module import it, so that a section's figures are computed and
 presented the same way whichever module produced them.
 """
 
+import argparse
 import os
 import signal
 import socket
@@ -31,6 +32,17 @@ def clean_env(extra=None):
     env["LC_ALL"] = "C"
     env.update(extra or {})
     return env
+
+
+def positive(text):
+    """argparse type for the counts every section's options are: 1 or more."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def need_file(path, how):

@@ -26,7 +26,8 @@ import statistics
 import subprocess
 import time
 
-from benchlib import BUILD, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, spread, table
+from benchlib import (BUILD, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, positive,
+                      spread, table)
 
 LIBULOG = os.path.join(BUILD, "libulog.so")
 LTTNG_EVENT = os.path.join(BUILD, "bench", "lttng_event")
@@ -36,37 +37,27 @@ WRITER = os.path.join(BUILD, "bench", "writer")
 SHIM_BUFFER_MIB = 8  # ULOG_SHIM_BUFFER_DEFAULT, preload/shim.h
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"not a whole number of at least 1: {text!r}")
-    return value
-
-
 def add_arguments(parser):
     add = parser.add_argument
-    add("--lttng-runs", type=_positive, default=15,
+    add("--lttng-runs", type=positive, default=15,
         help="lttng: process runs, each timing both cases (default 15)")
-    add("--lttng-ops", type=_positive, default=20000,
+    add("--lttng-ops", type=positive, default=20000,
         help="lttng: events (and writes) per repetition (default 20000)")
-    add("--lttng-reps", type=_positive, default=3,
+    add("--lttng-reps", type=positive, default=3,
         help="lttng: timed repetitions per run, after one warm-up (default 3)")
-    add("--latency-runs", type=_positive, default=3,
+    add("--latency-runs", type=positive, default=3,
         help="latency: runs of each configuration (default 3)")
-    add("--latency-rate", type=_positive, default=10000,
+    add("--latency-rate", type=positive, default=10000,
         help="latency: lines per second of the paced writer (default 10000)")
-    add("--latency-lines", type=_positive, default=20000,
+    add("--latency-lines", type=positive, default=20000,
         help="latency: lines per run at that rate (default 20000)")
-    add("--latency-slow-lines", type=_positive, default=3000,
+    add("--latency-slow-lines", type=positive, default=3000,
         help="latency: lines per run of the 1 000 lines/s comparison (default 3000)")
-    add("--memory-runs", type=_positive, default=3,
+    add("--memory-runs", type=positive, default=3,
         help="memory: runs of each load (default 3)")
-    add("--memory-lines", type=_positive, default=128000,
+    add("--memory-lines", type=positive, default=128000,
         help="memory: lines per load, shared among its writers (default 128000)")
-    add("--memory-processes", type=_positive, default=5,
+    add("--memory-processes", type=positive, default=5,
         help="memory: processes measured per shim configuration (default 5)")
 
 

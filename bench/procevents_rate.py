@@ -50,7 +50,7 @@ import signal
 import subprocess
 import time
 
-from benchlib import BUILD, ULOGD, BenchError, Ulogd, fmt, spread, table
+from benchlib import BUILD, ULOGD, BenchError, Ulogd, fmt, positive, spread, table
 
 FORKER = os.path.join(BUILD, "bench", "forker")
 CONFIG_YAML = "ebpf:\n  mode: on\n  scope: containers\n"
@@ -62,25 +62,15 @@ WORKLOADS = [
 CONFIGS = [("bare", "no ulogd"), ("ebpf", "ulogd, eBPF on (scope containers)")]
 
 
-def _positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise ValueError(f"not a whole number of at least 1: {text!r}")
-    return value
-
-
 def add_arguments(parser):
     add = parser.add_argument
-    add("--procevents-runs", type=_positive, default=3,
+    add("--procevents-runs", type=positive, default=3,
         help="procevents: runs of each workload and configuration (default 3)")
-    add("--procevents-processes", type=_positive, default=20000,
+    add("--procevents-processes", type=positive, default=20000,
         help="procevents: processes per run of the fork + _exit workload (default 20000)")
-    add("--procevents-exec-processes", type=_positive, default=5000,
+    add("--procevents-exec-processes", type=positive, default=5000,
         help="procevents: processes per run of the fork + exec workload (default 5000)")
-    add("--procevents-profile-processes", type=_positive, default=5000,
+    add("--procevents-profile-processes", type=positive, default=5000,
         help="procevents: processes of the exit workload profiled with perf (default 5000)")
 
 

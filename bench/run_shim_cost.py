@@ -37,8 +37,8 @@ import sys
 import tempfile
 import time
 
-from benchlib import (BUILD, ROOT, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, spread,
-                      table)
+from benchlib import (BUILD, ROOT, ULOGD, BenchError, Ulogd, clean_env, fmt, need_file, positive,
+                      spread, table)
 from pipeline_throughput import pipeline
 
 LIBULOG = os.path.join(BUILD, "libulog.so")
@@ -494,16 +494,6 @@ def render(machine, sections):
         if name in sections:
             out += [sections[name], ""]
     return "\n".join(out)
-
-
-def positive(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
-    return value
 
 
 def main():
