@@ -204,6 +204,24 @@ const struct ebpf_identity *ebpf_identity_of(struct ebpf_identities *ids, uint32
     return e;
 }
 
+const struct ebpf_identity *ebpf_identity_at_exit(struct ebpf_identities *ids, uint32_t tgid,
+                                                  uint64_t cgroup_id, const char *comm)
+{
+    struct ebpf_identity *e = find(ids, tgid);
+
+    if (e)
+        return e;
+    /* A fork-heavy workload exits unseen by exec thousands of times a
+     * second: no readlink of an exe that exit_mm() has taken away, no slot
+     * claimed only to be forgotten at once. */
+    e = &ids->scratch;
+    memset(e, 0, sizeof *e);
+    e->tgid = tgid;
+    set_program(e, NULL, comm);
+    resolve_container(ids, tgid, cgroup_id, e->container);
+    return e;
+}
+
 void ebpf_identity_forget(struct ebpf_identities *ids, uint32_t tgid)
 {
     struct ebpf_identity *e = find(ids, tgid);

@@ -42,6 +42,14 @@ const struct ebpf_identity *ebpf_identity_exec(struct ebpf_identities *ids, uint
 const struct ebpf_identity *ebpf_identity_of(struct ebpf_identities *ids, uint32_t tgid,
                                              uint64_t cgroup_id, const char *comm);
 
+/*
+ * At exit: what exec stored, else the comm and the container (a zombie's
+ * cgroup file still reads); its executable is already gone, and the entry
+ * is not kept. Valid until the next call.
+ */
+const struct ebpf_identity *ebpf_identity_at_exit(struct ebpf_identities *ids, uint32_t tgid,
+                                                  uint64_t cgroup_id, const char *comm);
+
 /* The process has exited. */
 void ebpf_identity_forget(struct ebpf_identities *ids, uint32_t tgid);
 

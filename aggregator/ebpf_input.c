@@ -242,7 +242,7 @@ static void on_event(void *ctx, const struct procevent *ev, uint64_t time_ns)
     }
     case PROCEVENT_EXIT:
         end_capture(in, ev->tgid); /* its last lines first */
-        who = ebpf_identity_of(in->ids, ev->tgid, ev->cgroup_id, comm);
+        who = ebpf_identity_at_exit(in->ids, ev->tgid, ev->cgroup_id, comm);
         id = identity(who);
         procs_exit(in->procs, ev->tgid, ev->ppid, ev->exit.code, comm, &id, time_ns);
         ebpf_identity_forget(in->ids, ev->tgid);
