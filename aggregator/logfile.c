@@ -6,6 +6,11 @@
  * from a seek race. Queued bytes are consumed by advancing an offset, not by
  * moving memory, because after a short write most of a large block is
  * usually still waiting.
+ *
+ * A file ulogd creates takes the owner and group of its log directory when
+ * ulogd runs as root and the directory is someone else's: in a container,
+ * `./logs:/app/logs` is the host user's folder, and what ulogd writes there
+ * must be readable by that user, without making it readable by everyone.
  */
 #include "logfile.h"
 
@@ -57,6 +62,19 @@ static int make_directories(const char *dir)
     return rc;
 }
 
+/* See the opening comment. */
+static void take_directory_owner(int fd, const char *dir)
+{
+    struct stat st;
+
+    if (geteuid() != 0 || stat(dir, &st) != 0 || (st.st_uid == 0 && st.st_gid == 0))
+        return;
+    /* A failure (no CAP_CHOWN in a container) is no reason not to log: the
+     * file stays ulogd's own, as it would be without this. */
+    int refused = fchown(fd, st.st_uid, st.st_gid);
+    (void)refused;
+}
+
 static int open_file(struct logfile *log)
 {
     struct stat st;
@@ -65,6 +83,7 @@ static int open_file(struct logfile *log)
 
     if (fd >= 0) {
         fchmod(fd, LOGFILE_MODE); /* exactly 0640, whatever the umask */
+        take_directory_owner(fd, log->dir);
     } else if (errno == EEXIST) {
         fd = open(log->path, flags);
     }

@@ -11,7 +11,7 @@ import stat
 import time
 
 from expect import check_capture
-from harness import PYTHON, program, wait_until
+from harness import PYTHON, Skip, program, wait_until
 from records import captured, dropped_count, read_log
 
 SEQ = re.compile(r"seq (\d{6}) \.*")
@@ -42,6 +42,32 @@ def test_all_log_mode_is_0640(t):
     ulogd.wait_for(lambda rs: rs, what="ulogd's first record")
     mode = stat.S_IMODE(os.stat(ulogd.log_path).st_mode)
     assert mode == 0o640, f"all.log has mode {mode:o}"
+
+
+def test_files_take_the_log_directory_owner(t):
+    """As root, in a directory of another user (a container's ./logs:/app/logs),
+    all.log and its rotations belong to that user, still mode 0640, so the
+    host user reads them and nobody else does."""
+    if os.geteuid() != 0:
+        raise Skip("needs root: only root can give a file away")
+    os.chmod(t.dir, 0o711)  # the test's own directory: let that user pass through it
+    log_dir = os.path.join(t.dir, "hostlogs")
+    os.mkdir(log_dir)
+    os.chown(log_dir, 1000, 1001)
+    ulogd = t.start_ulogd(log_dir=log_dir, env={"LOG_ROTATION_SIZE": "4096",
+                                                 "LOG_BACKUP_COUNT": "1"})
+    result = t.run([program("paced_writer"), "200", "0", "60"])
+    assert result.returncode == 0, result.stderr
+    wait_until(lambda: os.path.exists(os.path.join(log_dir, "all.log.1")), 15, "a rotation")
+    ulogd.stop()
+    for name in ("all.log", "all.log.1"):
+        st = os.stat(os.path.join(log_dir, name))
+        assert (st.st_uid, st.st_gid) == (1000, 1001), f"{name} is {st.st_uid}:{st.st_gid}"
+        assert stat.S_IMODE(st.st_mode) == 0o640, f"{name} has mode {stat.S_IMODE(st.st_mode):o}"
+    # And read as that user, not only by looking at the numbers.
+    reader = t.run(["setpriv", "--reuid=1000", "--regid=1001", "--clear-groups",
+                    "head", "-c", "1", os.path.join(log_dir, "all.log")], shim=False)
+    assert reader.returncode == 0 and reader.stdout == b"{", (reader.returncode, reader.stderr)
 
 
 def _rotation_test(size_variable, size, keep):
