@@ -212,12 +212,13 @@ static void on_write(struct ebpf_input *in, const struct procevent *ev, uint64_t
     memcpy(dst, src, sizeof(src));                                                          \
     dst[sizeof(src)] = '\0'
 
-static struct proc_identity identity(const struct ebpf_identity *who)
+static struct proc_identity identity(const struct ebpf_identity *who, const struct procevent *ev)
 {
     return (struct proc_identity){
         .program = who->program,
         .service = who->program,
         .container = who->container[0] ? who->container : NULL,
+        .pid = ev->ns_tgid, /* records give the pid the process sees, as the shim's do */
     };
 }
 
@@ -236,26 +237,26 @@ static void on_event(void *ctx, const struct procevent *ev, uint64_t time_ns)
         who = ebpf_identity_exec(in->ids, ev->tgid, ev->cgroup_id, filename, comm);
         if (in->capturing && program_listed(in, who->program, comm))
             capture(in, ev->tgid);
-        id = identity(who);
+        id = identity(who, ev);
         procs_exec(in->procs, ev->tgid, ev->ppid, filename, args, &id, time_ns);
         break;
     }
     case PROCEVENT_EXIT:
         end_capture(in, ev->tgid); /* its last lines first */
         who = ebpf_identity_at_exit(in->ids, ev->tgid, ev->cgroup_id, comm);
-        id = identity(who);
+        id = identity(who, ev);
         procs_exit(in->procs, ev->tgid, ev->ppid, ev->exit.code, comm, &id, time_ns);
         ebpf_identity_forget(in->ids, ev->tgid);
         break;
     case PROCEVENT_OOM:
         who = ebpf_identity_of(in->ids, ev->tgid, ev->cgroup_id, comm);
-        id = identity(who);
+        id = identity(who, ev);
         procs_oom(in->procs, ev->tgid, comm, &id, time_ns);
         break;
     case PROCEVENT_SIGNAL: {
         TEXT(sender, ev->signal.sender_comm);
         who = ebpf_identity_of(in->ids, ev->tgid, ev->cgroup_id, comm);
-        id = identity(who);
+        id = identity(who, ev);
         procs_signal(in->procs, ev->tgid, (int)ev->signal.sig, ev->signal.sender_tgid, sender,
                      &id, time_ns);
         break;

@@ -86,6 +86,7 @@ static void forget_identity(struct proc *e)
     e->context = NULL;
     e->container[0] = '\0';
     e->known = false;
+    e->kernel_named = false;
 }
 
 static void release(struct procs *p, struct proc *e)
@@ -216,6 +217,7 @@ static void finish(struct procs *p, struct proc *e, const struct proc_exit *x)
 
 static void finish_pending(struct procs *p, struct proc *e)
 {
+    e->awaiting_hello = false;
     struct proc_exit x = {.known = true, .raw = e->exit_raw, .ppid = e->exit_ppid,
                           .time_ns = e->exit_time_ns, .comm = e->comm[0] ? e->comm : NULL};
     finish(p, e, &x);
@@ -275,6 +277,12 @@ void procs_connected(struct procs *p, uint32_t kernel_pid, uint32_t pid, const c
         settle(p, e, assembler_monotonic_now());
         e = procs_find(p, kernel_pid);
     }
+    if (e && e->awaiting_hello && !e->connections && st.starttime && st.state != PROC_GONE &&
+        st.state != PROC_ZOMBIE && st.state != PROC_EXITING) {
+        /* A live process: not the one whose exit waits, but a new one with its pid. */
+        finish_pending(p, e);
+        e = procs_find(p, kernel_pid);
+    }
     if (e && e->reported) {
         /* Its exit is told; a new process took the pid while old connections linger. */
         unsigned connections = e->connections;
@@ -297,8 +305,13 @@ void procs_connected(struct procs *p, uint32_t kernel_pid, uint32_t pid, const c
     e->context = context ? json_deep_copy(context) : NULL;
     e->connections++;
     e->polls = 0;
-    if (e->deadline_kind == DEADLINE_RECHECK || e->deadline_kind == DEADLINE_FORGET)
+    if (e->exit_pending) {
+        /* Its exit overtook this HELLO: now it waits for the lines behind it. */
+        e->awaiting_hello = false;
+        set_deadline(p, e, DEADLINE_EXIT, later(assembler_monotonic_now(), PROCS_EXIT_WAIT_NS));
+    } else if (e->deadline_kind == DEADLINE_RECHECK || e->deadline_kind == DEADLINE_FORGET) {
         set_deadline(p, e, DEADLINE_NONE, 0);
+    }
 }
 
 void procs_line(struct procs *p, uint32_t kernel_pid, const char *bytes, size_t len,
@@ -329,6 +342,32 @@ void procs_disconnected(struct procs *p, uint32_t kernel_pid)
         settle(p, e, assembler_monotonic_now());
 }
 
+static void hold_exit(struct procs *p, struct proc *e, int exit_code_raw, uint32_t ppid,
+                      const char *comm, uint64_t time_ns, uint64_t wait)
+{
+    e->exit_pending = true;
+    e->exit_raw = exit_code_raw;
+    e->exit_ppid = ppid;
+    e->exit_time_ns = time_ns;
+    snprintf(e->comm, sizeof e->comm, "%s", comm ? comm : "");
+    set_deadline(p, e, DEADLINE_EXIT, later(assembler_monotonic_now(), wait));
+}
+
+/* The kernel's view of a process no HELLO named: what its records say if none does. */
+static void adopt_identity(struct proc *e, const struct proc_identity *who, const char *comm)
+{
+    const char *program = who && who->program && who->program[0] ? who->program
+                          : comm && comm[0]                       ? comm
+                                                                  : "unknown";
+    forget_identity(e);
+    e->kernel_named = true;
+    e->pid = who && who->pid ? who->pid : e->kernel_pid;
+    e->program = must_strdup(program);
+    e->service = must_strdup(who && who->service && who->service[0] ? who->service : program);
+    snprintf(e->container, sizeof e->container, "%s",
+             who && who->container ? who->container : "");
+}
+
 void procs_exit(struct procs *p, uint32_t tgid, uint32_t ppid, int exit_code_raw,
                 const char *comm, const struct proc_identity *who, uint64_t time_ns)
 {
@@ -336,21 +375,25 @@ void procs_exit(struct procs *p, uint32_t tgid, uint32_t ppid, int exit_code_raw
     struct proc_exit x = {.known = true, .raw = exit_code_raw, .ppid = ppid, .time_ns = time_ns,
                           .comm = comm};
 
-    if (!p || (e && e->reported))
+    if (!p || (e && (e->reported || e->exit_pending)))
         return;
     if (e && e->connections) {
         /* Lines may still be queued in its socket: wait for them, but not for ever. */
-        e->exit_pending = true;
-        e->exit_raw = exit_code_raw;
-        e->exit_ppid = ppid;
-        e->exit_time_ns = time_ns;
-        snprintf(e->comm, sizeof e->comm, "%s", comm ? comm : "");
-        set_deadline(p, e, DEADLINE_EXIT, assembler_monotonic_now() + PROCS_EXIT_WAIT_NS);
+        hold_exit(p, e, exit_code_raw, ppid, comm, time_ns, PROCS_EXIT_WAIT_NS);
         return;
     }
-    procs_report_exit(p, e, tgid, &x, who);
-    if (e)
+    if (e && e->known) { /* its connections have closed: everything it said is in */
+        procs_report_exit(p, e, tgid, &x, who);
         release(p, e);
+        return;
+    }
+    if (!e)
+        e = create(p, tgid);
+    /* Nobody has named it: its HELLO may still be queued (PROCS_HELLO_WAIT_NS).
+     * Until then, and if none comes, it goes by what the kernel says of it. */
+    adopt_identity(e, who, comm);
+    e->awaiting_hello = true;
+    hold_exit(p, e, exit_code_raw, ppid, comm, time_ns, PROCS_HELLO_WAIT_NS);
 }
 
 struct proc *procs_mark(struct procs *p, uint32_t tgid)

@@ -41,6 +41,14 @@
 #define PROCS_MAX_ENTRIES 65536
 /* How long an exit reported by eBPF waits for the process's last lines. */
 #define PROCS_EXIT_WAIT_NS 2000000000u
+/*
+ * How long the exit of a process ulogd does not know waits for its shim's
+ * HELLO. A short-lived process can connect, write and end before ulogd has
+ * read its connection: the kernel's word on the exit then overtakes the
+ * HELLO queued in the socket, and without this wait the process would get
+ * two exit records, one under the kernel's name for it and one under its own.
+ */
+#define PROCS_HELLO_WAIT_NS 1000000000u
 
 struct procs;
 
@@ -68,6 +76,7 @@ struct proc_identity {
     const char *program;
     const char *service;
     const char *container;
+    uint32_t pid; /* as the process sees itself (in its pid namespace); 0: the kernel's */
 };
 void procs_exec(struct procs *p, uint32_t tgid, uint32_t ppid, const char *filename,
                 const char *args, const struct proc_identity *who, uint64_t time_ns);

@@ -42,6 +42,7 @@ struct proc {
     uint32_t kernel_pid, pid, ppid;
     uint64_t starttime; /* /proc/<pid>/stat field 22: tells a reused pid apart */
     bool known;         /* identity from a HELLO */
+    bool kernel_named;  /* identity from eBPF, for an exit no HELLO has named (yet) */
     char *program, *service, *host;
     char container[CONTAINER_ID_SIZE];
     json_t *context;
@@ -56,8 +57,9 @@ struct proc {
     char sender_comm[PROCS_COMM_SIZE];
     uint64_t sig_at; /* monotonic */
     bool oom;
-    /* An exit eBPF reported while connections were open. */
+    /* An exit eBPF reported while connections were open, or before any HELLO. */
     bool exit_pending;
+    bool awaiting_hello; /* that exit, of a process no shim has named (yet) */
     int exit_raw;
     uint32_t exit_ppid;
     uint64_t exit_time_ns;

@@ -44,7 +44,7 @@ static void resolve(const struct procs *p, const struct proc *e, uint32_t kernel
     const char *who_program = who ? nonempty(who->program) : NULL;
     const char *who_service = who ? nonempty(who->service) : NULL;
     const char *who_container = who ? nonempty(who->container) : NULL;
-    bool known = e && e->known;
+    bool known = e && (e->known || e->kernel_named);
 
     comm = nonempty(comm);
     memset(s, 0, sizeof *s);
@@ -55,7 +55,7 @@ static void resolve(const struct procs *p, const struct proc *e, uint32_t kernel
     s->service = known ? e->service : who_service ? who_service : s->name;
     s->container = known && e->container[0] ? e->container : who_container;
     s->host = known && e->host ? e->host : p->host;
-    s->pid = known && e->pid ? e->pid : kernel_pid;
+    s->pid = known && e->pid ? e->pid : who && who->pid ? who->pid : kernel_pid;
     s->kernel_pid = kernel_pid;
     s->context = known ? e->context : NULL;
 }

@@ -292,6 +292,17 @@ static void killed_by_signal_names_sender(void **state)
     assert_int_equal(procs_count(f->procs), 0);
 }
 
+/*
+ * The exit of a process no HELLO named waits PROCS_HELLO_WAIT_NS for one
+ * (it may be queued in a socket ulogd has not read yet): nothing is written
+ * before, and the wait's end writes it.
+ */
+static void hello_never_came(struct fixture *f)
+{
+    assert_none(f);
+    procs_expire(f->procs, procs_next_deadline(f->procs));
+}
+
 /* A process ulogd never met: named by `who`, else by its comm. */
 static void unknown_process_core_dump(void **state)
 {
@@ -301,6 +312,7 @@ static void unknown_process_core_dump(void **state)
 
     procs_set_exact(f->procs, true);
     procs_exit(f->procs, 5, 1, SIGSEGV | 0x80, "worker", &who, 0);
+    hello_never_came(f);
     json_t *r = take_one(f, "process_exit");
     assert_string_equal(str(r, "level"), "CRITICAL");
     assert_string_equal(str(r, "message"), "worker (pid 5) was killed by SIGSEGV (core dumped)");
@@ -313,10 +325,56 @@ static void unknown_process_core_dump(void **state)
     json_decref(r);
 
     procs_exit(f->procs, 6, 0, 2 << 8, "x", NULL, 0);
+    hello_never_came(f);
     r = take_one(f, "process_exit");
     assert_string_equal(str(r, "service"), "x");
     assert_string_equal(str(r, "message"), "x (pid 6) exited with status 2");
     assert_null(json_object_get(r, "container"));
+    json_decref(r);
+    assert_int_equal(procs_count(f->procs), 0);
+}
+
+/* Its exit overtook its HELLO: one record, under the shim's name, after its lines. */
+static void exit_before_hello_is_one_record(void **state)
+{
+    struct fixture *f = *state;
+    struct proc_identity who = {.program = "sh", .service = "sh", .container = "3f4e5d6c7b8a",
+                                .pid = 8};
+
+    procs_set_exact(f->procs, true);
+    procs_exit(f->procs, NOPID, 1, 1 << 8, "sh", &who, 0);
+    assert_none(f);
+    connect_api(f, NOPID);
+    line(f, NOPID, "job failed", true);
+    assert_none(f);
+    procs_disconnected(f->procs, NOPID);
+    json_t *r = take_one(f, "process_exit");
+    assert_string_equal(str(r, "service"), "api-svc");
+    assert_string_equal(str(r, "host"), "web-1");
+    assert_int_equal(json_integer_value(json_object_get(r, "pid")), 7);
+    assert_int_equal(meta_int(r, "host_pid"), NOPID);
+    assert_string_equal(str(r, "message"), "api (pid 7) exited with status 1");
+    assert_int_equal(json_array_size(meta(r, "last_lines")), 1);
+    json_decref(r);
+    assert_int_equal(procs_count(f->procs), 0);
+    procs_expire(f->procs, UINT64_MAX);
+    assert_none(f);
+}
+
+/* Without a HELLO, the kernel's word: the pid in the process's own namespace. */
+static void unknown_exit_gives_the_namespace_pid(void **state)
+{
+    struct fixture *f = *state;
+    struct proc_identity who = {.program = "job", .service = "job", .container = "3f4e5d6c7b8a",
+                                .pid = 12};
+
+    procs_set_exact(f->procs, true);
+    procs_exit(f->procs, NOPID, 1, 0, "job", &who, 0);
+    hello_never_came(f);
+    json_t *r = take_one(f, "process_exit");
+    assert_int_equal(json_integer_value(json_object_get(r, "pid")), 12);
+    assert_int_equal(meta_int(r, "host_pid"), NOPID);
+    assert_string_equal(str(r, "message"), "job (pid 12) exited with status 0");
     json_decref(r);
     assert_int_equal(procs_count(f->procs), 0);
 }
@@ -333,6 +391,7 @@ static void oom_kill(void **state)
     json_decref(r);
     assert_int_equal(procs_count(f->procs), 1); /* the mark waits for the exit */
     procs_exit(f->procs, 9, 1, SIGKILL, "x", NULL, 0);
+    hello_never_came(f);
     r = take_one(f, "process_exit");
     assert_string_equal(str(r, "level"), "CRITICAL");
     assert_string_equal(str(r, "message"), "x (pid 9) was killed by the OOM killer");
@@ -517,6 +576,7 @@ static void bounded(void **state)
     json_decref(r);
     /* NOPID + 1 went first (idle), then the oldest: NOPID. */
     procs_exit(f->procs, NOPID + 1, 0, 1 << 8, "gone", NULL, 0);
+    hello_never_came(f);
     r = take_one(f, "process_exit");
     assert_null(meta(r, "last_lines")); /* forgotten: no crash context left */
     json_decref(r);
@@ -532,6 +592,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(clean_exit_is_info_without_lines, setup, teardown),
         cmocka_unit_test_setup_teardown(killed_by_signal_names_sender, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_process_core_dump, setup, teardown),
+        cmocka_unit_test_setup_teardown(exit_before_hello_is_one_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(unknown_exit_gives_the_namespace_pid, setup, teardown),
         cmocka_unit_test_setup_teardown(oom_kill, setup, teardown),
         cmocka_unit_test_setup_teardown(exec_record, setup, teardown),
         cmocka_unit_test_setup_teardown(deferred_exit_expires, setup, teardown),
