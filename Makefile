@@ -24,8 +24,9 @@ VERSION   := 0.1.0
 SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 # Recursive (=) so pkg-config is asked when a recipe runs, after `make deps`.
-ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8) -DPCRE2_CODE_UNIT_WIDTH=8 -Iebpf
-ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8) -lpthread $(EBPF_LIBS)
+# libcurl: the Docker Engine collector's HTTP over the engine's unix socket.
+ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8 libcurl) -DPCRE2_CODE_UNIT_WIDTH=8 -Iebpf
+ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8 libcurl) -lpthread $(EBPF_LIBS)
 # `ulog check` runs ulogd's own configuration code, so ulog links it too.
 CLI_CFLAGS   = $(ULOGD_CFLAGS) -Iaggregator
 CLI_LIBS     = $(ULOGD_LIBS)
@@ -277,8 +278,9 @@ FUZZ_TARGETS ?= $(notdir $(FUZZ_BIN))
 # What the targets reach, named rather than globbed: a source that needs
 # flags of its own (the eBPF input) never stops the fuzz build. A missing
 # one shows as an undefined reference when a target is linked.
-FUZZ_LIB_SRC := $(addprefix aggregator/,alloc.c assembler.c bytebuf.c config.c config_ebpf.c \
-        config_pipeline.c config_rules.c config_settings.c config_yaml.c console.c draft.c \
+FUZZ_LIB_SRC := $(addprefix aggregator/,alloc.c assembler.c bytebuf.c config.c config_docker.c \
+        config_ebpf.c config_pipeline.c config_rules.c config_settings.c config_yaml.c console.c \
+        container.c docker_events.c docker_stream.c draft.c \
         levels.c levels_crash.c lift.c logfmt.c multiline.c multiline_builtin.c \
         multiline_formats.c record.c redact.c redact_builtins.c regex_jit.c rules.c \
         rules_limit.c rules_match.c rules_route.c timestamp.c utf8.c) \
@@ -340,12 +342,23 @@ test-compat: deps-test
 	@$(MAKE) --no-print-directory all
 	@python3 tests/compat/run_compat.py
 
+# --- containers: the compose stack against a real engine --------------------
+# make test-docker: a private dockerd (no bridge, no iptables), the offline
+# base image (tests/docker/base_image.py: debootstrap, kept between runs),
+# the ulog image and compose/'s example stack built and started, all.log on
+# the host checked, everything but the base image removed again
+# (tests/docker/run_docker.py: about 35 s, 2 minutes the first time on a
+# machine, with the base image). `make test` runs it too.
+.PHONY: test-docker
+test-docker: deps-test
+	@python3 tests/docker/run_docker.py
+
 # --- set-up -----------------------------------------------------------------
 # KIND:NAME:PACKAGE - a pkg-config module (pc), a command on PATH (cmd) or a
 # file (file) that is missing unless the Debian PACKAGE is installed.
 # What `make` and `make run` need:
 DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:libpcre2-8:libpcre2-dev \
-        cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
+        pc:libcurl:libcurl4-openssl-dev cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
 # eBPF (ebpf/): bpftool is in /usr/sbin, off a user's PATH.
 DEPS += cmd:clang:clang pc:libbpf:libbpf-dev file:/usr/sbin/bpftool:bpftool
 # What `make test` needs on top:
@@ -359,6 +372,12 @@ TEST_DEPS += file:/usr/lib/python3.11/test/test_subprocess.py:libpython3.11-test
 # 450 MB installed. rustc and javac come with the machine; each of those tests
 # is skipped where its toolchain is absent.
 TEST_DEPS += cmd:go:golang-go
+# A real Docker engine for the end-to-end test of the compose stack
+# (tests/docker/run_docker.py, make test-docker): the engine, Compose 1.29, and
+# debootstrap, which makes the offline base image (both in /usr/sbin, off a
+# user's PATH). Installing docker.io must not start its daemon: see deps-test.
+TEST_DEPS += file:/usr/sbin/dockerd:docker.io cmd:docker-compose:docker-compose \
+        file:/usr/sbin/debootstrap:debootstrap
 
 # $(call install_missing,LIST): apt-get install what LIST lacks (as root), or
 # print the command and fail.
@@ -385,7 +404,18 @@ endef
 deps:
 	$(call install_missing,$(DEPS))
 
+# Under the same guard as bench-deps: docker.io (in TEST_DEPS) must not start
+# a system dockerd; the tests start and stop their own.
 deps-test:
+	@guard=; \
+	if [ "$$(id -u)" = 0 ] && [ ! -e /usr/sbin/policy-rc.d ]; then \
+	    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && guard=1; \
+	fi; \
+	$(MAKE) --no-print-directory deps-test-install; rc=$$?; \
+	if [ -n "$$guard" ]; then rm -f /usr/sbin/policy-rc.d; fi; exit $$rc
+
+.PHONY: deps-test-install
+deps-test-install:
 	$(call install_missing,$(DEPS) $(TEST_DEPS))
 
 run: deps

@@ -51,6 +51,7 @@ void config_defaults(struct ulogd_config *c)
     c->buffer_size = CONFIG_DEFAULT_BUFFER_SIZE;
     pipeline_settings_defaults(&c->pipeline);
     config_ebpf_defaults(&c->ebpf);
+    config_docker_defaults(&c->docker);
 }
 
 void config_free(struct ulogd_config *c)
@@ -65,6 +66,7 @@ void config_free(struct ulogd_config *c)
     free(c->config_file);
     pipeline_settings_free(&c->pipeline);
     config_ebpf_free(&c->ebpf);
+    config_docker_free(&c->docker);
     memset(c, 0, sizeof *c);
 }
 
@@ -134,6 +136,8 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
     }
     if (strcmp(name, "ebpf") == 0)
         return config_read_ebpf(c, src, value);
+    if (strcmp(name, "docker") == 0)
+        return config_read_docker(c, src, value);
     int rc = config_pipeline_section(&c->pipeline, src, key, value);
     if (rc <= 0)
         return rc;
@@ -199,7 +203,8 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
             return -1;
         }
     }
-    return 0;
+    /* The docker variables have an order of their own (config_docker.c). */
+    return config_docker_apply_environment(c, err, size);
 }
 
 /* ---- command line ----------------------------------------------------- */
@@ -235,8 +240,12 @@ void config_usage(FILE *out)
           "line is split; default 16384), LOG_SERVICE_HOST, LOG_SERVICE_PORT,\n"
           "LOG_BUFFER_SIZE, ULOG_TOKEN, ULOG_EBPF (process events and write capture with\n"
           "eBPF: auto, the default, uses it when it can load and says once why not; on\n"
-          "refuses to start without it; off). Flags override the environment, which\n"
-          "overrides the file, which overrides the profile. See docs/LOGGING.md.\n",
+          "refuses to start without it; off), ULOG_DOCKER (the Docker Engine's container\n"
+          "logs and lifecycle events: auto, the default, reads the engine while its socket\n"
+          "answers; on refuses to start without it; off), ULOG_DOCKER_SOCKET or\n"
+          "DOCKER_HOST=unix:///PATH (default /var/run/docker.sock). Flags override the\n"
+          "environment, which overrides the file, which overrides the profile. See\n"
+          "docs/LOGGING.md.\n",
           out);
 }
 

@@ -79,6 +79,31 @@ struct ebpf_settings {
 const char *ebpf_mode_name(enum ebpf_mode mode);
 const char *ebpf_scope_name(enum ebpf_scope scope);
 
+/*
+ * The Docker Engine collector (the `docker:` section; ULOG_DOCKER for the
+ * mode, the socket from docker.socket < DOCKER_HOST < ULOG_DOCKER_SOCKET).
+ * auto uses the engine while its socket answers and keeps trying when it
+ * does not; on refuses to start without it; off never asks. collect says
+ * whose logs ulogd reads from the engine: auto (containers whose processes
+ * do not speak through the shim), all, or none (lifecycle events and names).
+ */
+enum docker_mode { DOCKER_MODE_AUTO, DOCKER_MODE_ON, DOCKER_MODE_OFF };
+enum docker_collect { DOCKER_COLLECT_AUTO, DOCKER_COLLECT_ALL, DOCKER_COLLECT_NONE };
+
+#define CONFIG_DEFAULT_DOCKER_SOCKET "/var/run/docker.sock"
+#define CONFIG_MAX_DOCKER_SOCKET 107u /* sockaddr_un's sun_path, less its NUL */
+
+struct docker_settings {
+    enum docker_mode mode;
+    enum docker_collect collect;
+    char *socket;              /* the engine's unix socket */
+    const char *socket_origin; /* which layer named it, for messages */
+    char *unsupported_host;    /* a DOCKER_HOST that is not unix:// (tcp://...); NULL: none */
+};
+
+const char *docker_mode_name(enum docker_mode mode);
+const char *docker_collect_name(enum docker_collect collect);
+
 
 struct ulogd_config {
     enum config_profile profile;
@@ -100,6 +125,7 @@ struct ulogd_config {
     char *config_file;      /* the YAML file read, if any */
     struct pipeline_settings pipeline;
     struct ebpf_settings ebpf;
+    struct docker_settings docker;
 };
 
 enum config_outcome {

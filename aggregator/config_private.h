@@ -8,8 +8,9 @@
  * the same kinds of value (level, size, count, duration) found inside the
  * structured sections; config_pipeline.c the sections that shape records;
  * config_rules.c the two of them that fill the rule set, rules and
- * min_levels; config_ebpf.c the `ebpf:` section. Generic YAML checks live
- * in config_yaml.h.
+ * min_levels; config_ebpf.c the `ebpf:` section; config_docker.c the
+ * `docker:` section and its variables. Generic YAML checks live in
+ * config_yaml.h.
  */
 #ifndef ULOGD_CONFIG_PRIVATE_H
 #define ULOGD_CONFIG_PRIVATE_H
@@ -84,6 +85,16 @@ void config_ebpf_free(struct ebpf_settings *ebpf);
 /* The whole `ebpf:` value: a mapping, or a bare mode (`ebpf: off`). */
 int config_read_ebpf(struct ulogd_config *config, const struct yaml_source *src,
                      const yaml_node_t *value);
+
+/* ---- the docker section and its variables (config_docker.c) --------------- */
+
+void config_docker_defaults(struct docker_settings *docker);
+void config_docker_free(struct docker_settings *docker);
+/* The whole `docker:` value: a mapping, or a bare mode (`docker: off`). */
+int config_read_docker(struct ulogd_config *config, const struct yaml_source *src,
+                       const yaml_node_t *value);
+/* ULOG_DOCKER, then DOCKER_HOST, then ULOG_DOCKER_SOCKET; 0, or -1 with `err`. */
+int config_docker_apply_environment(struct ulogd_config *config, char *err, size_t err_size);
 
 /* ---- the sections that fill the rule set (config_rules.c) ------------------ */
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "alloc.h"
+#include "docker_shim.h"
 #include "ebpf_input.h"
 #include "ulog/wire.h"
 
@@ -35,6 +36,7 @@ void connection_context_init(struct connection_context *ctx, struct assembler *a
     ctx->selflog = selflog;
     ctx->host = host;
     ctx->buffer = must_malloc(RECEIVE_SIZE);
+    list_init(&ctx->held);
 }
 
 void connection_context_free(struct connection_context *ctx)
@@ -53,6 +55,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
     struct connection *c = must_calloc(1, sizeof *c);
 
     list_init(&c->link);
+    list_init(&c->held_link);
     c->ctx = ctx;
     c->fd = fd;
     c->source = "preload";
@@ -64,6 +67,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
 
 void connection_destroy(struct connection *c)
 {
+    docker_shim_release(c); /* what waited for the engine, before the partial lines */
     assembler_flush_set(c->ctx->assembler, &c->lines);
     multiline_flush_set(c->ctx->multiline, &c->blocks);
     /* After the flush: its last lines are in the crash context before its exit is told. */
@@ -199,6 +203,8 @@ static void greet(struct connection *c, const struct ulog_wire_hello *hello, uin
                          c->pid, context ? "not a JSON object" : error.text);
         }
     }
+    /* The compose service and container name, when the engine knows the container. */
+    docker_shim_greet(c, hello->service.len && hello->service.ptr[0]);
     ebpf_input_watch(ctx->ebpf, c->kernel_pid);
     procs_connected(ctx->procs, c->kernel_pid, c->pid, c->program, c->service, c->container,
                     c->host, c->context);
@@ -243,16 +249,20 @@ static void report_drops(struct connection *c, const struct ulog_wire_dropped *d
 }
 
 /* Act on one received message; false after a fault. */
-static bool handle_message(struct connection *c, size_t size, uint32_t sender)
+bool connection_handle_message(struct connection *c, const unsigned char *bytes, size_t size,
+                               uint32_t sender)
 {
     struct connection_context *ctx = c->ctx;
     struct ulog_wire_msg msg;
-    int status = ulog_wire_decode(ctx->buffer, size, &msg);
+    int status = ulog_wire_decode(bytes, size, &msg);
 
     if (status != ULOG_WIRE_OK) {
         fault(c, ulog_wire_strerror(status));
         return false;
     }
+    /* Waiting for the engine to name it: kept as it came, once checked. */
+    if (c->held && msg.type != ULOG_WIRE_HELLO && docker_shim_keep(c, bytes, size, sender))
+        return true;
     c->messages++;
     ctx->stats.messages++;
     if (!c->greeted) {
@@ -354,7 +364,7 @@ enum connection_state connection_read(struct connection *c, unsigned budget)
         }
         if (!c->greeted && sender)
             c->kernel_pid = sender; /* so that a fault before HELLO names someone */
-        if (!handle_message(c, (size_t)n, sender))
+        if (!connection_handle_message(c, c->ctx->buffer, (size_t)n, sender))
             return CONNECTION_FAILED;
     }
     return CONNECTION_BUSY;

@@ -7,6 +7,9 @@
  * context); DATA goes to the line assembler, DROPPED becomes a warning
  * record. Anything malformed is counted, reported in a ulogd record, and
  * ends that one connection; ulogd and every other connection carry on.
+ * With the Docker Engine collector, a HELLO from a container is named
+ * after it (docker_shim.h), which may hold the connection's messages for a
+ * moment until the engine answers.
  */
 #ifndef ULOGD_CONNECTION_H
 #define ULOGD_CONNECTION_H
@@ -16,6 +19,7 @@
 #include <stdint.h>
 
 #include "assembler.h"
+#include "bytebuf.h"
 #include "container.h"
 #include "list.h"
 #include "multiline.h"
@@ -25,6 +29,7 @@
 #include "selflog.h"
 
 struct ebpf_input;
+struct docker_engine;
 
 struct connection_stats {
     uint64_t accepted;
@@ -44,6 +49,8 @@ struct connection_context {
     const char *host;        /* ulogd's host name, for a HELLO that names none */
     struct procs *procs;     /* crash context and exit records; NULL: none kept */
     struct ebpf_input *ebpf; /* puts each greeted shim's process in scope; NULL: no eBPF */
+    struct docker_engine *docker; /* names containers' connections; NULL: no collector */
+    struct list_node held;   /* connections waiting for the engine, oldest first */
     unsigned char *buffer;   /* one receive buffer: messages are handled at once */
     struct connection_stats stats;
 };
@@ -63,7 +70,12 @@ struct connection {
     uint64_t messages;
     struct line_set lines;
     struct multiline_set blocks;
-    const char *source;                /* "preload"; "ebpf" for a process eBPF captures */
+    const char *source;                /* "preload"; "ebpf", "docker" for pseudo-connections */
+    bool service_explicit;             /* the shim sent ULOG_SERVICE */
+    bool held;                         /* waiting for the engine (docker_shim.c) */
+    uint64_t held_until;               /* monotonic ns */
+    struct bytebuf held_messages;      /* what arrived meanwhile, as it arrived */
+    struct list_node held_link;        /* on ctx->held */
 };
 
 enum connection_state {
@@ -87,6 +99,10 @@ void connection_emit_line(void *ctx, void *owner, const struct line *line,
                           const struct multiline_out *block);
 
 struct connection *connection_new(struct connection_context *ctx, int fd);
+
+/* One received message, as connection_read handles it; false after a fault (reported). */
+bool connection_handle_message(struct connection *c, const unsigned char *bytes, size_t size,
+                               uint32_t sender);
 
 /* Read up to `budget` messages (0: until the queue is empty). */
 enum connection_state connection_read(struct connection *c, unsigned budget);

@@ -24,6 +24,7 @@
 #include "bytebuf.h"
 #include "config.h"
 #include "connection.h"
+#include "docker_engine.h"
 #include "listener.h"
 #include "logfile.h"
 #include "multiline.h"
@@ -122,6 +123,12 @@ static json_t *describe_settings(const struct ulogd_config *config, const char *
         (json_int_t)(p->multiline ? multiline_formats_count(p->multiline) : 0), "lift", p->lift);
     if (config->config_file)
         json_object_set_new(settings, "config_file", json_string(config->config_file));
+    json_object_set_new(settings, "docker", json_string(docker_mode_name(config->docker.mode)));
+    if (config->docker.mode != DOCKER_MODE_OFF) {
+        json_object_set_new(settings, "docker_socket", json_string(config->docker.socket));
+        json_object_set_new(settings, "docker_collect",
+                            json_string(docker_collect_name(config->docker.collect)));
+    }
     return settings;
 }
 
@@ -139,6 +146,7 @@ int main(int argc, char **argv)
     struct server server;
     struct procs *procs;
     struct ebpf_input *ebpf = NULL;
+    struct docker_engine *docker = NULL;
     char host[256] = "";
     char err[1024];
     char *socket_path;
@@ -210,6 +218,13 @@ int main(int argc, char **argv)
         goto out;
     }
     connections.ebpf = ebpf;
+    /* docker.mode on and no engine: refuse to start; auto: it connects when it can. */
+    if (docker_engine_start(&docker, config, &connections, err, sizeof err) != 0) {
+        fprintf(stderr, "ulogd: %s\n", err);
+        status = 1;
+        goto out;
+    }
+    connections.docker = docker;
     reload.procs = procs;
     reload.ebpf = ebpf;
     struct server_parts parts = {
@@ -223,6 +238,7 @@ int main(int argc, char **argv)
         .selflog = &selflog,
         .procs = procs,
         .ebpf = ebpf,
+        .docker = docker,
     };
     if (server_init(&server, &parts, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
@@ -243,6 +259,12 @@ int main(int argc, char **argv)
     reload.ebpf = NULL;
     ebpf_input_close(ebpf);
     ebpf = NULL;
+    /* The containers' last lines, read from the engine, before the stop record. */
+    uint64_t docker_lines, docker_events;
+    docker_engine_counts(docker, &docker_lines, &docker_events); /* the loop read them all */
+    connections.docker = NULL;
+    docker_engine_close(docker);
+    docker = NULL;
     /* A process whose connection closed while it was still exiting is looked
      * at again 20 ms later: at a stop, that look happens now (a pass with the
      * clock a second ahead), or its exit record would be lost. */
@@ -256,7 +278,7 @@ int main(int argc, char **argv)
     if (server.stop_signal)
         snprintf(signal_name, sizeof signal_name, "SIG%s", sigabbrev_np(server.stop_signal));
     selflog_emit(&selflog, ULOG_INFO, "ulogd_stop",
-                 json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+                 json_pack("{s:s?, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
                            "signal", server.stop_signal ? signal_name : NULL, "connections",
                            (json_int_t)stats->accepted, "messages", (json_int_t)stats->messages,
                            "lines", (json_int_t)stats->lines, "connection_errors",
@@ -266,12 +288,15 @@ int main(int argc, char **argv)
                            (json_int_t)ps->dropped_by_rule, "rate_limited",
                            (json_int_t)ps->rate_limited, "below_level",
                            (json_int_t)ps->below_level, "redactions", (json_int_t)ps->redactions,
-                           "reloads", (json_int_t)reload.reloads),
+                           "reloads", (json_int_t)reload.reloads, "docker_lines",
+                           (json_int_t)docker_lines, "docker_events", (json_int_t)docker_events),
                  "ulogd stopped: %" PRIu64 " connections, %" PRIu64 " lines, %" PRIu64
                  " connection errors",
                  stats->accepted, stats->lines, stats->failed);
     server_free(&server);
 out:
+    connections.docker = NULL;
+    docker_engine_close(docker); /* NULL unless server_init failed */
     ebpf_input_close(ebpf); /* NULL unless server_init failed */
     connection_context_free(&connections);
     procs_free(procs);

@@ -16,6 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "docker_shim.h"
+
 /* Messages read from one connection per wake-up before the others get a turn. */
 #define READ_BUDGET 64
 /* Connections accepted per wake-up. */
@@ -26,7 +28,7 @@
 /* Report running out of descriptors at most this often. */
 #define SHED_REPORT_INTERVAL_NS 10000000000u
 
-static char listener_tag, signal_tag, inotify_tag, ebpf_tag;
+static char listener_tag, signal_tag, inotify_tag, ebpf_tag, docker_tag;
 
 int server_block_signals(void)
 {
@@ -59,6 +61,7 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     s->selflog = parts->selflog;
     s->procs = parts->procs;
     s->ebpf = parts->ebpf;
+    s->docker = parts->docker;
     list_init(&s->connections);
 
     sigemptyset(&set);
@@ -86,6 +89,12 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     }
     ev.data.ptr = &ebpf_tag;
     if (s->ebpf && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, ebpf_input_fd(s->ebpf), &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &docker_tag;
+    if (s->docker && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, docker_engine_fd(s->docker), &ev) != 0) {
         snprintf(err, size, "epoll: %s", strerror(errno));
         server_free(s);
         return -1;
@@ -201,6 +210,9 @@ static int housekeeping(struct server *s, uint64_t batch_start)
     deadline = earliest(deadline, multiline_next_deadline(s->multiline));
     deadline = earliest(deadline, procs_next_deadline(s->procs));
     deadline = earliest(deadline, ebpf_input_housekeeping(s->ebpf, now));
+    deadline = earliest(deadline, docker_engine_housekeeping(s->docker, now));
+    /* Connections whose container the engine has not named in time go on without. */
+    deadline = earliest(deadline, docker_shim_expire(s->connection_ctx, now));
     if (s->reload->due)
         deadline = earliest(deadline, s->reload->due);
     if (s->flush_due)
@@ -230,6 +242,7 @@ static void drain(struct server *s)
         connection_destroy(c); /* flushes its partial lines */
     }
     ebpf_input_read(s->ebpf); /* the exits of those that went meanwhile */
+    docker_engine_ready(s->docker); /* lines the engine already sent */
 }
 
 int server_run(struct server *s)
@@ -257,6 +270,8 @@ int server_run(struct server *s)
                 handle_signals(s);
             else if (tag == &ebpf_tag)
                 ebpf_input_read(s->ebpf);
+            else if (tag == &docker_tag)
+                docker_engine_ready(s->docker);
             else if (tag == &inotify_tag)
                 reload_file_changed(s->reload, batch_start);
             else

@@ -8,8 +8,10 @@
  * at least every 100 ms) sets the epoll timeout; nothing ticks while idle.
  *
  * Time-driven work also includes stack traces that waited long enough for
- * their next line, rate-limit reports and a configuration reload that a
- * file change scheduled.
+ * their next line, rate-limit reports, a configuration reload that a
+ * file change scheduled, and the Docker Engine collector's timers (its
+ * reconnects and libcurl's own), whose sockets sit behind one descriptor
+ * of the loop, and connections held while the engine names their container.
  *
  * SIGTERM and SIGINT stop it without losing anything a shim sent
  * successfully: the listener is shut (connect() now fails) and its queue
@@ -32,6 +34,7 @@
 #include "outputs.h"
 #include "pipeline.h"
 #include "procs.h"
+#include "docker_engine.h"
 #include "ebpf_input.h"
 #include "reload.h"
 #include "selflog.h"
@@ -49,6 +52,7 @@ struct server {
     struct selflog *selflog;
     struct procs *procs; /* exit records waiting for lines, processes to look at again */
     struct ebpf_input *ebpf; /* NULL: no eBPF */
+    struct docker_engine *docker; /* NULL: no Docker Engine collector */
     struct list_node connections;
     uint64_t flush_due;        /* monotonic ns; 0: nothing waits to be written */
     uint64_t shed_reported_at; /* when running out of descriptors was last reported */
@@ -73,6 +77,7 @@ struct server_parts {
     struct selflog *selflog;
     struct procs *procs; /* may be NULL */
     struct ebpf_input *ebpf; /* NULL: no eBPF */
+    struct docker_engine *docker; /* NULL: no Docker Engine collector */
 };
 
 int server_init(struct server *s, const struct server_parts *parts, char *err, size_t err_size);

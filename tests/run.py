@@ -10,7 +10,8 @@ a second time, as "asan:NAME", against the ASan/UBSan build of ulogd), then
 every fuzz target of tests/fuzz/ (build/fuzz/fuzz_*), over its seed corpus and
 then fuzzing for a few seconds, as "fuzz:NAME", then real programs' own test
 suites, bare and under the shim (tests/compat/run_compat.py, which reports
-into the same count). One line per test: "ok NAME", "FAIL NAME: reason" or
+into the same count), then the compose stack against a real Docker engine
+(tests/docker/run_docker.py, the same way). One line per test: "ok NAME", "FAIL NAME: reason" or
 "skip NAME: reason"; the last line is always "N passed, N failed"
 (", N skipped" when some were). Exit status 1 if anything failed.
 
@@ -37,6 +38,7 @@ import traceback
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
 COMPAT = os.path.join(ROOT, "tests", "compat")
+DOCKER = os.path.join(ROOT, "tests", "docker")
 UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
              ("asan", os.path.join(ROOT, "build", "asan", "tests")))
 # ulogd meets hostile and odd input in these files: they run a second time
@@ -57,8 +59,10 @@ TEST_TIMEOUT = 60  # a test may ask for more with a `timeout` attribute
 sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, INTEGRATION)
 sys.path.insert(0, COMPAT)
+sys.path.insert(0, DOCKER)
 import harness  # noqa: E402
 import run_compat  # noqa: E402
+import run_docker  # noqa: E402
 
 
 class Tally:
@@ -320,6 +324,7 @@ def main():
         run_under_sanitizers(tally, args.pattern)
         run_fuzz_smoke(tally, args.pattern)
         run_compat.run(tally, args.pattern)  # reports into the same tally
+        run_docker.run(tally, args.pattern)  # likewise
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         tally.failed += 1
