@@ -147,7 +147,7 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
                      "unknown setting \"%.64s\" (known: log_dir, level, rotation_size, "
                      "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
                      "timestamp, watch, service_host, service_port, buffer_size, lift, "
-                     "default_levels, min_levels, multiline, redaction, rules, ebpf)",
+                     "default_levels, min_levels, multiline, redaction, rules, ebpf, docker)",
                      name);
 }
 

@@ -35,6 +35,9 @@ static void apply(struct connection *c, const struct docker_identity *id)
         json_object_set_new(c->context, "container_name", json_string(id->name));
     if (id->project && !json_object_get(c->context, "compose_project"))
         json_object_set_new(c->context, "compose_project", json_string(id->project));
+    /* Its exit record goes by the same name as its lines (a no-op before HELLO's
+     * procs_connected, which then takes these). */
+    procs_renamed(c->ctx->procs, c->kernel_pid, c->service, c->context);
 }
 
 void docker_shim_greet(struct connection *c, bool service_explicit)

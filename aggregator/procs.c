@@ -324,6 +324,19 @@ void procs_line(struct procs *p, uint32_t kernel_pid, const char *bytes, size_t 
         procs_ring_push(e, p->context_lines, bytes, len, is_stderr);
 }
 
+void procs_renamed(struct procs *p, uint32_t kernel_pid, const char *service,
+                   const json_t *context)
+{
+    struct proc *e;
+
+    if (!p || !(e = procs_find(p, kernel_pid)) || !e->known || e->reported)
+        return;
+    free(e->service);
+    e->service = must_strdup(service && service[0] ? service : "unknown");
+    json_decref(e->context);
+    e->context = context ? json_deep_copy(context) : NULL;
+}
+
 void procs_disconnected(struct procs *p, uint32_t kernel_pid)
 {
     struct proc *e;

@@ -69,6 +69,9 @@ void procs_connected(struct procs *p, uint32_t kernel_pid, uint32_t pid, const c
 void procs_line(struct procs *p, uint32_t kernel_pid, const char *bytes, size_t len,
                 bool is_stderr, uint64_t time_ns);
 void procs_disconnected(struct procs *p, uint32_t kernel_pid);
+/* Its connection learnt a better name (the compose service, from the Docker Engine). */
+void procs_renamed(struct procs *p, uint32_t kernel_pid, const char *service,
+                   const json_t *context);
 
 /* From the eBPF input. `who` (or any of its strings) may be NULL. */
 void procs_set_exact(struct procs *p, bool ebpf_active);

@@ -126,6 +126,10 @@ static void keep_fixed_settings(struct ulogd_config *next, const struct ulogd_co
     KEEP_VALUE(ebpf.mode, "ebpf.mode");
     KEEP_VALUE(ebpf.scope, "ebpf.scope");
     KEEP_VALUE(ebpf.capture_bytes, "ebpf.capture_bytes");
+    /* The collector keeps the engine connection it opened with these. */
+    KEEP_VALUE(docker.mode, "docker.mode");
+    KEEP_VALUE(docker.collect, "docker.collect");
+    KEEP_STRING(docker.socket, "docker.socket");
 #undef KEEP_STRING
 #undef KEEP_VALUE
 }

@@ -696,7 +696,7 @@ def test_docker_socket_precedence(t):
         cases = [("ulog", {"DOCKER_HOST": "unix://" + fakes["docker-host"].path,
                            "ULOG_DOCKER_SOCKET": fakes["ulog"].path}),
                  ("docker-host", {"DOCKER_HOST": "unix://" + fakes["docker-host"].path}),
-                 ("yaml", {}),
+                 ("yaml", {"ULOG_DOCKER": "auto"}),  # the harness says off unless asked
                  ("ulog", {"DOCKER_HOST": "tcp://127.0.0.1:2375",
                            "ULOG_DOCKER_SOCKET": fakes["ulog"].path})]
         for n, (winner, env) in enumerate(cases):
