@@ -213,6 +213,10 @@ static int housekeeping(struct server *s, uint64_t batch_start)
     deadline = earliest(deadline, docker_engine_housekeeping(s->docker, now));
     /* Connections whose container the engine has not named in time go on without. */
     deadline = earliest(deadline, docker_shim_expire(s->connection_ctx, now));
+    /* Those three may have queued records too (released lines, engine streams
+     * read on their timers): they are due as soon as the others. */
+    if (outputs_have_queued(s->outputs) && s->flush_due == 0)
+        s->flush_due = now + LOGFILE_FLUSH_INTERVAL_NS;
     if (s->reload->due)
         deadline = earliest(deadline, s->reload->due);
     if (s->flush_due)

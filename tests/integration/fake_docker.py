@@ -80,7 +80,7 @@ class FakeDocker:
         self.events = []  # (time_ns or None, bytes, type, action)
         self.requests = []
         self.failures = []  # [regex, status, remaining]
-        self.hangs = []  # regexes whose requests get no answer
+        self.hangs = []  # (regex, seconds or None): requests answered late or never
         self.generation = 0  # bumped by stop(): every open stream ends
         self.graceful, self.streams = False, 0
         self.replay_slack_ns = 0  # > 0: logs replay from that long before `since`
@@ -237,10 +237,11 @@ class FakeDocker:
         with self.cond:
             self.failures.append([re.compile(pattern), status, count])
 
-    def hang(self, pattern):
-        """Requests whose path matches get no answer (until stop)."""
+    def hang(self, pattern, seconds=None):
+        """Requests whose path matches are answered only after `seconds`
+        (None: never; the connection ends at stop)."""
         with self.cond:
-            self.hangs.append(re.compile(pattern))
+            self.hangs.append((re.compile(pattern), seconds))
 
     def requests_matching(self, pattern, pid=None):
         with self.cond:
@@ -309,12 +310,13 @@ class _Handler(BaseHTTPRequestHandler):
             failure = next((f for f in fake.failures if f[2] > 0 and f[0].search(path)), None)
             if failure:
                 failure[2] -= 1
-            hanging = any(h.search(path) for h in fake.hangs)
-        if hanging:
+            hang = next((h for h in fake.hangs if h[0].search(path)), None)
+        if hang:
             with fake.cond:
-                fake.cond.wait_for(lambda: fake.generation != generation)
-            self.close_connection = True
-            return
+                fake.cond.wait_for(lambda: fake.generation != generation, timeout=hang[1])
+            if hang[1] is None or fake.generation != generation:
+                self.close_connection = True
+                return
         if failure:
             return self._json({"message": "fake engine: injected failure"}, failure[1])
         try:

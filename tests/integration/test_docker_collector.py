@@ -16,9 +16,12 @@ eBPF off: fast, deterministic, and able to misbehave on purpose.
   `docker.collect` setting (none, all); a shim HELLO from a collected
   container stops its engine collection.
 - Where streams start: a container running at ulogd's start gives only what
-  it wrote after; one started later gives everything since its start (and
-  not its earlier run); an engine that stops and comes back mid-stream gives
-  docker_disconnected then docker_connected, and every line once.
+  it wrote after (even from an engine that replays more than asked, and
+  across a restart of ulogd); one started later gives everything of its run
+  (lines written before the engine sent its start event too) and nothing of
+  its earlier run; an engine found only after ulogd started is read; one
+  that stops and comes back mid-stream (crash or clean shutdown) gives
+  docker_disconnected then docker_connected, and every line and event once.
 - Malformed input (bad JSON event, bad frame header, absurd frame length,
   invalid UTF-8, HTTP errors) is one docker_error and loses nothing else.
 - Modes: on without a socket refuses to start; off asks nothing; a tcp://
@@ -29,7 +32,9 @@ eBPF off: fast, deterministic, and able to misbehave on purpose.
   private mount namespace; needs root), even before ulogd knew the container,
   and an engine that never answers holds its lines only for a bounded time.
 
-Waits poll all.log with generous limits; nothing asserts how long anything took.
+Each test names its engine (the harness turns the collector off for the
+others). Waits poll all.log with generous limits; nothing asserts how long
+anything took.
 """
 
 import json
@@ -39,7 +44,8 @@ import subprocess
 import time
 
 from fake_docker import STDERR, STDOUT, FakeDocker, parse_since, rfc3339_micro
-from harness import HOST, LIBULOG, PYTHON, ULOGD, Skip, clean_env, require_command, wait_until
+import harness
+from harness import HOST, LIBULOG, PYTHON, Skip, clean_env, require_command, wait_until
 from records import fold_hex, read_log
 
 COMPOSE = "com.docker.compose."
@@ -67,24 +73,14 @@ def with_engine(test):
     return run
 
 
-class _OwnDockerHost:
-    """The runner's DOCKER_HOST stays out of the ulogds the tests start
-    (clean_env keeps it): each test says which engine its ulogd reads."""
-    def __enter__(self):
-        self.saved = os.environ.pop("DOCKER_HOST", None)
-
-    def __exit__(self, *exc):
-        if self.saved is not None:
-            os.environ["DOCKER_HOST"] = self.saved
-
-
 def _start(t, fake, env=None, **kw):
     """A ulogd reading `fake` (eBPF off), once it wrote ulogd_start."""
     full = {"ULOG_EBPF": "off", **({"ULOG_DOCKER_SOCKET": fake.path} if fake else {}),
             **(env or {})}
-    with _OwnDockerHost():
-        ulogd = t.start_ulogd(env=full, **kw)
-    ulogd.wait_for(lambda rs: _of(rs, "ulogd_start"), WAIT, "ulogd_start")
+    ulogd = t.start_ulogd(env=full, **kw)
+    # Its own: a log directory may hold an earlier ulogd's records.
+    ulogd.wait_for(lambda rs: [r for r in _of(rs, "ulogd_start") if r.get("pid") == ulogd.pid],
+                   WAIT, "ulogd_start")
     return ulogd
 
 
@@ -377,6 +373,7 @@ def test_docker_collect_all_includes_shim_containers(t, fake):
     fake.emit(preloaded, "collected anyway")
     records = _wait_message(ulogd, preloaded, "collected anyway")
     assert not _lines(ulogd.settle(), opted_out), "ulog.collect=false was collected"
+    assert not fake.requests_for(opted_out, "logs"), "ulogd asked for opted-out's logs"
     assert len(_lines(records, preloaded)) == 1
 
 
@@ -629,9 +626,8 @@ def test_docker_http_errors_are_errors_then_retried(t, fake):
 def _refused(t, env, args=()):
     """ulogd run with `env` must refuse to start: (exit status, stderr)."""
     sock = os.path.join(t.dir, "refused.sock")
-    with _OwnDockerHost():
-        environment = clean_env({"ULOG_ENV": "testing", "ULOG_EBPF": "off", **env})
-    proc = subprocess.Popen([ULOGD, "--log-dir", os.path.join(t.dir, "refused-logs"),
+    environment = clean_env({"ULOG_ENV": "testing", "ULOG_EBPF": "off", **env})
+    proc = subprocess.Popen([harness.ULOGD, "--log-dir", os.path.join(t.dir, "refused-logs"),
                              "--socket", sock, *args], stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=t.dir,
                             env=environment, start_new_session=True)
@@ -687,7 +683,7 @@ def test_docker_tcp_docker_host_in_auto_is_one_warning(t):
 
 def test_docker_socket_precedence(t):
     """docker.socket in YAML < DOCKER_HOST=unix:// < ULOG_DOCKER_SOCKET."""
-    fakes = {name: FakeDocker(os.path.join(t.dir, f"{name}.sock"))
+    fakes = {name: FakeDocker(os.path.join(t.dir, f"engine-{name}.sock"))
              for name in ("yaml", "docker-host", "ulog")}
     try:
         config = os.path.join(t.dir, "ulogd.yaml")
@@ -769,6 +765,27 @@ def test_docker_names_shim_processes_of_known_containers(t, fake):
         for key, value in context.items():
             assert r.get("context", {}).get(key) == value, f"context.{key}: {_dump(r)}"
     assert fake.requests_for(unknown, "json", ulogd.pid), "the unknown container was not inspected"
+
+
+@with_engine
+def test_docker_names_a_short_lived_process_of_an_unknown_container(t, fake):
+    """The process is gone before the engine answers (it takes half a second,
+    within the 2 s hold): its lines still wait for the answer, and are named."""
+    raise Skip("known gap: a held connection that closes before the engine answers is "
+               "released unnamed (connection_destroy); to be fixed")
+    ulogd = _start(t, fake)
+    _collecting(fake, ulogd, fake.add_container("warm-up"))
+    brief = fake.add_container("shop-brief-1", labels=_compose("brief"), env=[SHIM],
+                               announce=False)
+    fake.hang(r"/containers/[^/]+/json$", seconds=0.5)
+    result = _in_container(t, ulogd, brief, "print('crashing at once')")
+    records = ulogd.wait_for(lambda rs: _shim_lines(rs, result.pid), WAIT,
+                             f"the line of pid {result.pid}")
+    r = _shim_lines(records, result.pid)[0]
+    assert r.get("container") == brief.short, _dump(r)
+    assert r.get("service") == "brief" and \
+        r.get("context", {}).get("container_name") == "shop-brief-1", \
+        f"released unnamed when the process ended, before the engine answered: {_dump(r)}"
 
 
 @with_engine
