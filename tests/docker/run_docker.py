@@ -51,6 +51,9 @@ sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 import base_image  # noqa: E402
 import stack_checks as checks  # noqa: E402
 import private_engine as engine_mod  # noqa: E402
+# Run alone, it prints what tests/run.py prints: the compat runner's tally does.
+sys.path.insert(0, os.path.join(ROOT, "tests", "compat"))
+from run_compat import Tally  # noqa: E402
 
 COMPOSE = "/usr/bin/docker-compose"     # Debian's Compose 1.29
 COMPOSE_FILE = os.path.join(ROOT, "compose", "docker-compose.yml")
@@ -354,32 +357,6 @@ def _run(tally, names, stack):
             tally.ok(f"{name} ({stack.timed('unprivileged', stack.unprivileged_variant)})")
         except (AssertionError, StepFailed) as e:
             tally.fail(name, str(e))
-
-
-class Tally:
-    """The same lines as tests/run.py's tally."""
-
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def ok(self, name, seconds=None):
-        self.passed += 1
-        print(f"ok {name}", flush=True)
-
-    def fail(self, name, reason, detail=""):
-        self.failed += 1
-        lines = str(reason).strip().splitlines() or ["(no reason given)"]
-        print(f"FAIL {name}: {lines[0]}", flush=True)
-        for line in lines[1:60]:
-            print(f"    {line}", flush=True)
-
-    def skip(self, name, reason):
-        self.skipped += 1
-        print(f"skip {name}: {reason}", flush=True)
-
-    def summary(self):
-        line = f"{self.passed} passed, {self.failed} failed"
-        return line + (f", {self.skipped} skipped" if self.skipped else "")
 
 
 def main():
