@@ -25,8 +25,9 @@ SANITIZE  := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fr
 
 # Recursive (=) so pkg-config is asked when a recipe runs, after `make deps`.
 # libcurl: the Docker Engine collector's HTTP over the engine's unix socket.
-ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags jansson yaml-0.1 libpcre2-8 libcurl) -DPCRE2_CODE_UNIT_WIDTH=8 -Iebpf
-ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs jansson yaml-0.1 libpcre2-8 libcurl) -lpthread $(EBPF_LIBS)
+ULOGD_PC    := jansson yaml-0.1 libpcre2-8 libcurl sqlite3 libwebsockets libpq
+ULOGD_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(ULOGD_PC)) -DPCRE2_CODE_UNIT_WIDTH=8 -Iebpf
+ULOGD_LIBS   = $(shell $(PKG_CONFIG) --libs $(ULOGD_PC)) -lpthread $(EBPF_LIBS)
 # `ulog check` runs ulogd's own configuration code, so ulog links it too.
 CLI_CFLAGS   = $(ULOGD_CFLAGS) -Iaggregator
 CLI_LIBS     = $(ULOGD_LIBS)
@@ -42,13 +43,16 @@ PROG_CXX    := $(wildcard tests/programs/*.cpp)
 
 PRELOAD_OBJ := $(PRELOAD_SRC:%.c=$(BUILD)/obj/%.o)
 MUSL_OBJ    := $(PRELOAD_SRC:%.c=$(BUILD)/musl/%.o)
-AGG_OBJ     := $(AGG_SRC:%.c=$(BUILD)/obj/%.o)
+# The page's files (aggregator/web/) are built into ulogd by web_assets.S.
+WEB_ASSETS  := $(wildcard aggregator/web/*)
+AGG_ASM     := $(wildcard aggregator/*.S)
+AGG_OBJ     := $(AGG_SRC:%.c=$(BUILD)/obj/%.o) $(AGG_ASM:%.S=$(BUILD)/obj/%.o)
 AGG_LIB_OBJ := $(filter-out $(BUILD)/obj/aggregator/main.o,$(AGG_OBJ))
 CLI_OBJ     := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 # Here, before the rules that link it: prerequisites expand as they are read.
 EBPF_OBJ    := $(BUILD)/obj/ebpf/procevents.o
 CLI_LIB_OBJ := $(filter-out $(BUILD)/obj/cli/main.o,$(CLI_OBJ))
-ASAN_AGG    := $(AGG_SRC:%.c=$(BUILD)/asan/%.o)
+ASAN_AGG    := $(AGG_SRC:%.c=$(BUILD)/asan/%.o) $(AGG_ASM:%.S=$(BUILD)/obj/%.o)
 ASAN_LIB    := $(filter-out $(BUILD)/asan/aggregator/main.o,$(ASAN_AGG))
 ASAN_CLI    := $(filter-out $(BUILD)/asan/cli/main.o,$(CLI_SRC:%.c=$(BUILD)/asan/%.o))
 UNIT_BIN    := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -89,6 +93,12 @@ $(BUILD)/libulog-musl.so: $(MUSL_OBJ)
 $(BUILD)/obj/aggregator/%.o: aggregator/%.c
 	@mkdir -p $(@D)
 	$(CC) $(CSTD) $(WARN) $(OPT) $(CPPFLAGS) $(ULOGD_CFLAGS) -c $< -o $@
+
+# .incbin names its files relative to the directory make runs in; the
+# preprocessor cannot see them, hence the explicit prerequisites.
+$(BUILD)/obj/aggregator/%.o: aggregator/%.S $(WEB_ASSETS)
+	@mkdir -p $(@D)
+	$(CC) -c $< -o $@
 
 # ulogd's console mirror prints records as `ulog tail` does: one formatter for both.
 ULOGD_CLI_OBJ := $(BUILD)/obj/cli/format.o $(BUILD)/obj/cli/neutralise.o
@@ -342,6 +352,17 @@ test-compat: deps-test
 	@$(MAKE) --no-print-directory all
 	@python3 tests/compat/run_compat.py
 
+# --- the page: ulogd's live page in Debian's Chromium ------------------------
+# make test-browser: two ulogds with HTTP on free loopback ports, records from
+# POST /logs and from programs under the shim, and the page driven by
+# playwright-core (tests/browser/run_browser.py, about 20 s; the first time
+# it also installs playwright-core with npm). Screenshots are left in
+# build/artifacts/page.png and page-dark.png. `make test` runs it too.
+.PHONY: test-browser
+test-browser: deps-test
+	@$(MAKE) --no-print-directory all
+	@python3 tests/browser/run_browser.py
+
 # --- containers: the compose stack against a real engine --------------------
 # make test-docker: a private dockerd (no bridge, no iptables), the offline
 # base image (tests/docker/base_image.py: debootstrap, kept between runs),
@@ -359,6 +380,8 @@ test-docker: deps-test
 # What `make` and `make run` need:
 DEPS := pc:jansson:libjansson-dev pc:yaml-0.1:libyaml-dev pc:libpcre2-8:libpcre2-dev \
         pc:libcurl:libcurl4-openssl-dev cmd:pkg-config:pkg-config cmd:cc:gcc cmd:musl-gcc:musl-tools
+# Serving (the store, HTTP and WebSocket, PostgreSQL):
+DEPS += pc:sqlite3:libsqlite3-dev pc:libwebsockets:libwebsockets-dev pc:libpq:libpq-dev
 # eBPF (ebpf/): bpftool is in /usr/sbin, off a user's PATH.
 DEPS += cmd:clang:clang pc:libbpf:libbpf-dev file:/usr/sbin/bpftool:bpftool
 # What `make test` needs on top:
@@ -378,6 +401,15 @@ TEST_DEPS += cmd:go:golang-go
 # user's PATH). Installing docker.io must not start its daemon: see deps-test.
 TEST_DEPS += file:/usr/sbin/dockerd:docker.io cmd:docker-compose:docker-compose \
         file:/usr/sbin/debootstrap:debootstrap
+# The page in a real browser (tests/browser/: Debian's Chromium, driven by
+# playwright-core, which the test installs with npm), and a real PostgreSQL
+# server for the store's second home (tests start a private cluster of their
+# own; installing the package must not start the system's: see deps-test).
+TEST_DEPS += file:/usr/bin/chromium:chromium cmd:npm:npm \
+        file:/usr/share/doc/postgresql/copyright:postgresql
+# A font with the control pictures (ESC shown as U+241B) the page draws for
+# escape sequences, so that its screenshot shows them rather than empty boxes.
+TEST_DEPS += file:/usr/share/fonts/truetype/ancient-scripts/Symbola_hint.ttf:fonts-symbola
 
 # $(call install_missing,LIST): apt-get install what LIST lacks (as root), or
 # print the command and fail.

@@ -52,6 +52,7 @@ void config_defaults(struct ulogd_config *c)
     pipeline_settings_defaults(&c->pipeline);
     config_ebpf_defaults(&c->ebpf);
     config_docker_defaults(&c->docker);
+    config_store_defaults(&c->store);
 }
 
 void config_free(struct ulogd_config *c)
@@ -67,6 +68,7 @@ void config_free(struct ulogd_config *c)
     pipeline_settings_free(&c->pipeline);
     config_ebpf_free(&c->ebpf);
     config_docker_free(&c->docker);
+    config_store_free(&c->store);
     memset(c, 0, sizeof *c);
 }
 
@@ -138,6 +140,8 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
         return config_read_ebpf(c, src, value);
     if (strcmp(name, "docker") == 0)
         return config_read_docker(c, src, value);
+    if (strcmp(name, "store") == 0)
+        return config_read_store(c, src, value);
     int rc = config_pipeline_section(&c->pipeline, src, key, value);
     if (rc <= 0)
         return rc;
@@ -147,7 +151,7 @@ static int apply_yaml_key(void *ctx, const struct yaml_source *src, const yaml_n
                      "unknown setting \"%.64s\" (known: log_dir, level, rotation_size, "
                      "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
                      "timestamp, watch, service_host, service_port, buffer_size, lift, "
-                     "default_levels, min_levels, multiline, redaction, rules, ebpf, docker)",
+                     "default_levels, min_levels, multiline, redaction, rules, ebpf, docker, store)",
                      name);
 }
 
@@ -204,7 +208,9 @@ int config_apply_environment(struct ulogd_config *c, char *err, size_t size)
         }
     }
     /* The docker variables have an order of their own (config_docker.c). */
-    return config_docker_apply_environment(c, err, size);
+    if (config_docker_apply_environment(c, err, size) != 0)
+        return -1;
+    return config_store_apply_environment(c, err, size);
 }
 
 /* ---- command line ----------------------------------------------------- */
@@ -243,9 +249,16 @@ void config_usage(FILE *out)
           "refuses to start without it; off), ULOG_DOCKER (the Docker Engine's container\n"
           "logs and lifecycle events: auto, the default, reads the engine while its socket\n"
           "answers; on refuses to start without it; off), ULOG_DOCKER_SOCKET or\n"
-          "DOCKER_HOST=unix:///PATH (default /var/run/docker.sock). Flags override the\n"
-          "environment, which overrides the file, which overrides the profile. See\n"
-          "docs/LOGGING.md.\n",
+          "DOCKER_HOST=unix:///PATH (default /var/run/docker.sock). The store of every\n"
+          "record for GET /logs, the live page and `ulog query`: ULOG_STORE (on, the\n"
+          "default, or off), ULOG_STORE_PATH (default DIR/ulog.db; a relative path is\n"
+          "under DIR), ULOG_STORE_MAX_AGE\n"
+          "(records older are removed; default 7d, 0 keeps them), ULOG_STORE_MAX_SIZE\n"
+          "(the oldest are removed beyond it; default 1G, 0 no limit), ULOG_STORE_QUEUE\n"
+          "(what may wait for the store's writer before records are left out of it, never\n"
+          "out of all.log; default 64M), ULOG_POSTGRESQL (a libpq connection string or\n"
+          "URI: a copy of the store in PostgreSQL). Flags override the environment,\n"
+          "which overrides the file, which overrides the profile. See docs/LOGGING.md.\n",
           out);
 }
 

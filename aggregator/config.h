@@ -104,6 +104,28 @@ struct docker_settings {
 const char *docker_mode_name(enum docker_mode mode);
 const char *docker_collect_name(enum docker_collect collect);
 
+/*
+ * The embedded store (the `store:` section; store.h) and the PostgreSQL
+ * copy of it. Every setting needs a restart: the writer thread opened its
+ * file with them. max_age and max_size 0 keep records forever / let the
+ * file grow; path NULL is LOG_DIR/ulog.db, a relative one is under LOG_DIR.
+ */
+#define CONFIG_DEFAULT_STORE_MAX_AGE (7u * 86400u)          /* 7d */
+#define CONFIG_DEFAULT_STORE_MAX_SIZE (1ull << 30)          /* 1G */
+#define CONFIG_DEFAULT_STORE_QUEUE (64ull << 20)            /* 64M */
+#define CONFIG_MIN_STORE_MAX_SIZE (1ull << 20)              /* 1M */
+#define CONFIG_MIN_STORE_QUEUE (64ull << 10)                /* 64K */
+#define CONFIG_MAX_STORE_QUEUE (16ull << 30)                /* 16G */
+#define CONFIG_MAX_STORE_MAX_AGE (100ull * 365 * 86400)     /* 100 years */
+
+struct store_settings {
+    bool enabled;          /* store.mode: on/off (ULOG_STORE) */
+    char *path;            /* NULL: LOG_DIR/ulog.db */
+    uint64_t max_age_s;    /* 0: no age limit */
+    uint64_t max_size;     /* bytes; 0: no size limit */
+    uint64_t queue_bytes;  /* what may wait for the writer before batches are dropped */
+    char *postgresql;      /* libpq conninfo or URI; NULL: none. May hold a password: never printed */
+};
 
 struct ulogd_config {
     enum config_profile profile;
@@ -126,6 +148,7 @@ struct ulogd_config {
     struct pipeline_settings pipeline;
     struct ebpf_settings ebpf;
     struct docker_settings docker;
+    struct store_settings store;
 };
 
 enum config_outcome {
@@ -156,5 +179,8 @@ void config_usage(FILE *out);
 
 /* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
 bool config_parse_size(const char *text, uint64_t *out);
+
+/* An age or a duration in whole units: 90s, 15m, 2h, 7d (and 0). Seconds. */
+bool config_parse_age(const char *text, uint64_t *seconds);
 
 #endif

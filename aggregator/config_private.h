@@ -9,8 +9,8 @@
  * structured sections; config_pipeline.c the sections that shape records;
  * config_rules.c the two of them that fill the rule set, rules and
  * min_levels; config_ebpf.c the `ebpf:` section; config_docker.c the
- * `docker:` section and its variables. Generic YAML checks live in
- * config_yaml.h.
+ * `docker:` section and its variables; config_store.c the `store:` section
+ * and its variables. Generic YAML checks live in config_yaml.h.
  */
 #ifndef ULOGD_CONFIG_PRIVATE_H
 #define ULOGD_CONFIG_PRIVATE_H
@@ -95,6 +95,17 @@ int config_read_docker(struct ulogd_config *config, const struct yaml_source *sr
                        const yaml_node_t *value);
 /* ULOG_DOCKER, then DOCKER_HOST, then ULOG_DOCKER_SOCKET; 0, or -1 with `err`. */
 int config_docker_apply_environment(struct ulogd_config *config, char *err, size_t err_size);
+
+/* ---- the store section and its variables (config_store.c) ----------------- */
+
+void config_store_defaults(struct store_settings *store);
+void config_store_free(struct store_settings *store);
+/* The whole `store:` value: a mapping, or a bare mode (`store: off`). */
+int config_read_store(struct ulogd_config *config, const struct yaml_source *src,
+                      const yaml_node_t *value);
+/* ULOG_STORE, ULOG_STORE_PATH, ULOG_STORE_MAX_AGE, ULOG_STORE_MAX_SIZE, ULOG_STORE_QUEUE,
+ * ULOG_POSTGRESQL; 0, or -1 with `err`. */
+int config_store_apply_environment(struct ulogd_config *config, char *err, size_t err_size);
 
 /* ---- the sections that fill the rule set (config_rules.c) ------------------ */
 

@@ -195,8 +195,8 @@ int config_set_value(struct ulogd_config *c, enum setting which, const char *val
         return 0;
     case SET_SERVICE_PORT: {
         const char *rest;
-        if (!parse_whole_number(value, &number, &rest) || *rest || number < 1 || number > 65535) {
-            config_fail(reason, size, "not a port number from 1 to 65535");
+        if (!parse_whole_number(value, &number, &rest) || *rest || number > 65535) {
+            config_fail(reason, size, "not a port number from 1 to 65535 (0: no HTTP server)");
             return -1;
         }
         c->service_port = (unsigned)number;

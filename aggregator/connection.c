@@ -67,6 +67,7 @@ struct connection *connection_new(struct connection_context *ctx, int fd)
 
 void connection_destroy(struct connection *c)
 {
+    c->ctx->stats.closed++;
     docker_shim_release(c); /* what waited for the engine, before the partial lines */
     assembler_flush_set(c->ctx->assembler, &c->lines);
     multiline_flush_set(c->ctx->multiline, &c->blocks);
@@ -224,6 +225,7 @@ static void report_drops(struct connection *c, const struct ulog_wire_dropped *d
     int len;
 
     ctx->stats.drop_reports++;
+    ctx->stats.dropped_messages += d->messages;
     if (!record_sink_wants(&ctx->sink, ULOG_WARNING))
         return;
     len = snprintf(message, sizeof message,

@@ -33,10 +33,12 @@ struct docker_engine;
 
 struct connection_stats {
     uint64_t accepted;
+    uint64_t closed;
     uint64_t failed; /* closed for a protocol fault */
     uint64_t messages;
     uint64_t lines;
     uint64_t drop_reports;
+    uint64_t dropped_messages; /* what those reports counted */
 };
 
 /* What every connection shares. */

@@ -51,6 +51,7 @@ struct ebpf_input {
     size_t program_count;
     struct captured captured[MAX_CAPTURED];
     size_t captured_count;
+    uint64_t events_taken;         /* from the ring buffer */
     uint64_t writes_dropped;       /* no room for another captured process */
     uint64_t writes_truncated;     /* longer than capture_bytes */
     uint64_t lost_reported;        /* the loss already reported */
@@ -229,6 +230,7 @@ static void on_event(void *ctx, const struct procevent *ev, uint64_t time_ns)
     struct proc_identity id;
     TEXT(comm, ev->comm);
 
+    in->events_taken++;
     switch (ev->type) {
     case PROCEVENT_EXEC: {
         TEXT(filename, ev->exec.filename);
@@ -270,6 +272,11 @@ static void on_event(void *ctx, const struct procevent *ev, uint64_t time_ns)
 }
 
 /* ---- lost events ----------------------------------------------------------- */
+
+uint64_t ebpf_input_events(const struct ebpf_input *in)
+{
+    return in ? in->events_taken : 0;
+}
 
 uint64_t ebpf_input_lost(const struct ebpf_input *in)
 {

@@ -64,6 +64,9 @@ uint64_t ebpf_input_housekeeping(struct ebpf_input *in, uint64_t now_mono_ns);
  */
 bool ebpf_input_reload(struct ebpf_input *in, const struct ulogd_config *config);
 
+/* Events taken since the start (0 without eBPF). */
+uint64_t ebpf_input_events(const struct ebpf_input *in);
+
 /* Events lost since the start (ring buffer full, or no room for a captured process). */
 uint64_t ebpf_input_lost(const struct ebpf_input *in);
 

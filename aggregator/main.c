@@ -38,6 +38,7 @@
 #include "rules.h"
 #include "selflog.h"
 #include "server.h"
+#include "serve.h"
 
 #ifndef ULOG_VERSION
 #define ULOG_VERSION "unknown"
@@ -87,9 +88,11 @@ static char *ulog_command(const char *argv0)
     return command;
 }
 
-static void announce(const char *argv0, const char *log_dir, const char *log_path,
-                     const char *socket_path, bool socket_configured)
+static void announce(const char *argv0, const struct ulogd_config *config, const char *log_path,
+                     const char *socket_path, unsigned http_port)
 {
+    const char *log_dir = config->log_dir;
+    bool socket_configured = config->socket != NULL;
     char *ulog = ulog_command(argv0);
 
     /* The first thing a person sees after `make run`: where the log is, how
@@ -102,6 +105,9 @@ static void announce(const char *argv0, const char *log_dir, const char *log_pat
         fprintf(stderr, "ulogd: run a program under it:  %s run -- CMD\n", ulog);
     fprintf(stderr, "ulogd: read the unified log:     %s tail -f --log-dir %s\n", ulog,
             log_dir);
+    if (http_port)
+        fprintf(stderr, "ulogd: watch it live:            http://%s:%u/%s  (API: /logs, /ws, /metrics)\n",
+                config->service_host, http_port, config->token ? "?token=$ULOG_TOKEN" : "");
     free(ulog);
 }
 
@@ -147,6 +153,7 @@ int main(int argc, char **argv)
     struct procs *procs;
     struct ebpf_input *ebpf = NULL;
     struct docker_engine *docker = NULL;
+    struct serve *serve;
     char host[256] = "";
     char err[1024];
     char *socket_path;
@@ -181,6 +188,9 @@ int main(int argc, char **argv)
         free(config);
         return 1;
     }
+    /* Before the first record: the store's last id is where the ids go on. */
+    serve = serve_open(config, host);
+    outputs.feed = serve_feed(serve);
     pipeline_init(&pipeline, config, &outputs);
     /* The pipeline applies every minimum level itself; the sink takes all. */
     struct record_sink sink = {.write = pipeline_sink_write, .ctx = &pipeline,
@@ -196,6 +206,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "ulogd: %s\n", err);
         pipeline_free(&pipeline);
         outputs_close(&outputs, &left);
+        serve_stop(serve);
         free(socket_path);
         config_free(config);
         free(config);
@@ -225,6 +236,12 @@ int main(int argc, char **argv)
         goto out;
     }
     connections.docker = docker;
+    /* The store's writer, PostgreSQL and the HTTP thread (a port in use: on without it). */
+    if (serve_start(serve, &pipeline, &selflog, err, sizeof err) != 0) {
+        fprintf(stderr, "ulogd: %s\n", err);
+        status = 1;
+        goto out;
+    }
     reload.procs = procs;
     reload.ebpf = ebpf;
     struct server_parts parts = {
@@ -239,6 +256,7 @@ int main(int argc, char **argv)
         .procs = procs,
         .ebpf = ebpf,
         .docker = docker,
+        .serve = serve,
     };
     if (server_init(&server, &parts, err, sizeof err) != 0) {
         fprintf(stderr, "ulogd: %s\n", err);
@@ -250,7 +268,7 @@ int main(int argc, char **argv)
                  describe_settings(config, outputs.all.log.path, socket_path),
                  "ulogd %s started (%s profile): writing %s, listening on %s", ULOG_VERSION,
                  config_profile_name(config->profile), outputs.all.log.path, socket_path);
-    announce(argv[0], config->log_dir, outputs.all.log.path, socket_path, config->socket != NULL);
+    announce(argv[0], config, outputs.all.log.path, socket_path, serve_http_port(serve));
 
     if (server_run(&server) != 0)
         status = 1;
@@ -295,6 +313,9 @@ int main(int argc, char **argv)
                  stats->accepted, stats->lines, stats->failed);
     server_free(&server);
 out:
+    /* After the stop record, so that the store has it too. */
+    serve_stop(serve);
+    outputs.feed = NULL;
     connections.docker = NULL;
     docker_engine_close(docker); /* NULL unless server_init failed */
     ebpf_input_close(ebpf); /* NULL unless server_init failed */

@@ -129,6 +129,8 @@ void outputs_write(struct outputs *o, const struct record *record, const char *c
         return;
     }
     append(&o->all, &o->line);
+    if (o->feed)
+        feed_add(o->feed, record, o->line.data, o->line.len);
     if (o->errors.name && record->level >= o->errors_level)
         append(&o->errors, &o->line);
     for (size_t i = 0; i < route_count; i++) {

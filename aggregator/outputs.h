@@ -21,6 +21,7 @@
 #include "bytebuf.h"
 #include "config.h"
 #include "console.h"
+#include "feed.h"
 #include "logfile.h"
 #include "record.h"
 
@@ -50,6 +51,7 @@ struct outputs {
     struct console *console;
     enum console_mode console_mode;
     struct bytebuf line;
+    struct feed *feed;               /* where every all.log record also goes (serve.h); may be NULL */
     /* Report failures and recoveries in the log itself (set after opening). */
     void (*report)(void *ctx, enum ulog_level level, const char *event_type, json_t *metadata,
                    const char *message);

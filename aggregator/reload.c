@@ -130,6 +130,13 @@ static void keep_fixed_settings(struct ulogd_config *next, const struct ulogd_co
     KEEP_VALUE(docker.mode, "docker.mode");
     KEEP_VALUE(docker.collect, "docker.collect");
     KEEP_STRING(docker.socket, "docker.socket");
+    /* The store's writer opened its file, its queue and its retention with these. */
+    KEEP_VALUE(store.enabled, "store.mode");
+    KEEP_STRING(store.path, "store.path");
+    KEEP_VALUE(store.max_age_s, "store.max_age");
+    KEEP_VALUE(store.max_size, "store.max_size");
+    KEEP_VALUE(store.queue_bytes, "store.queue_bytes");
+    KEEP_STRING(store.postgresql, "store.postgresql");
 #undef KEEP_STRING
 #undef KEEP_VALUE
 }

@@ -28,7 +28,7 @@
 /* Report running out of descriptors at most this often. */
 #define SHED_REPORT_INTERVAL_NS 10000000000u
 
-static char listener_tag, signal_tag, inotify_tag, ebpf_tag, docker_tag;
+static char listener_tag, signal_tag, inotify_tag, ebpf_tag, docker_tag, inbox_tag;
 
 int server_block_signals(void)
 {
@@ -62,6 +62,8 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     s->procs = parts->procs;
     s->ebpf = parts->ebpf;
     s->docker = parts->docker;
+    s->serve = parts->serve;
+    s->start_time_ns = record_now_ns();
     list_init(&s->connections);
 
     sigemptyset(&set);
@@ -95,6 +97,13 @@ int server_init(struct server *s, const struct server_parts *parts, char *err, s
     }
     ev.data.ptr = &docker_tag;
     if (s->docker && epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, docker_engine_fd(s->docker), &ev) != 0) {
+        snprintf(err, size, "epoll: %s", strerror(errno));
+        server_free(s);
+        return -1;
+    }
+    ev.data.ptr = &inbox_tag;
+    if (s->serve && serve_inbox_fd(s->serve) >= 0 &&
+        epoll_ctl(s->epoll_fd, EPOLL_CTL_ADD, serve_inbox_fd(s->serve), &ev) != 0) {
         snprintf(err, size, "epoll: %s", strerror(errno));
         server_free(s);
         return -1;
@@ -229,6 +238,47 @@ static int housekeeping(struct server *s, uint64_t batch_start)
     return ms > 60000 ? 60000 : (int)ms;
 }
 
+/* The loop's counters, for /metrics. */
+static void gather_stats(const struct server *s, struct ingest_stats *out)
+{
+    const struct connection_stats *cs = &s->connection_ctx->stats;
+    const struct pipeline_stats *ps = &s->pipeline->stats;
+    uint64_t docker_events = 0;
+
+    memset(out, 0, sizeof *out);
+    out->start_time_ns = s->start_time_ns;
+    out->connections_open = cs->accepted - cs->closed;
+    out->connections_total = cs->accepted;
+    out->connection_errors_total = cs->failed;
+    out->shim_messages_total = cs->messages;
+    out->shim_lines_total = cs->lines;
+    out->shim_dropped_lines_total = cs->dropped_messages;
+    out->ebpf_events_total = ebpf_input_events(s->ebpf);
+    out->ebpf_lost_total = ebpf_input_lost(s->ebpf);
+    if (s->docker)
+        docker_engine_counts(s->docker, &out->docker_lines_total, &docker_events);
+    out->docker_events_total = docker_events;
+    out->records_in_total = ps->records_in;
+    out->records_out_total = ps->records_out;
+    out->dropped_by_rule_total = ps->dropped_by_rule;
+    out->rate_limited_total = ps->rate_limited;
+    out->below_level_total = ps->below_level;
+    out->redactions_total = ps->redactions;
+    out->records_lost_total = s->outputs->all.log.refused_lines;
+}
+
+/* The end of a turn: what it wrote goes to the store and the live stream. */
+static void end_turn(struct server *s)
+{
+    struct ingest_stats stats;
+
+    if (!s->serve)
+        return;
+    serve_housekeeping(s->serve, assembler_monotonic_now());
+    gather_stats(s, &stats);
+    serve_end_turn(s->serve, &stats);
+}
+
 /* Everything a shim sent successfully reaches the file; see server.h. */
 static void drain(struct server *s)
 {
@@ -247,6 +297,8 @@ static void drain(struct server *s)
     }
     ebpf_input_read(s->ebpf); /* the exits of those that went meanwhile */
     docker_engine_ready(s->docker); /* lines the engine already sent */
+    if (s->serve)
+        serve_take_posts(s->serve); /* entries posted before the stop */
 }
 
 int server_run(struct server *s)
@@ -257,6 +309,7 @@ int server_run(struct server *s)
 
     while (!s->stop_signal) {
         int timeout = housekeeping(s, batch_start);
+        end_turn(s);
         int n = epoll_wait(s->epoll_fd, events, MAX_EVENTS, timeout);
         batch_start = assembler_monotonic_now();
         if (n < 0) {
@@ -276,6 +329,8 @@ int server_run(struct server *s)
                 ebpf_input_read(s->ebpf);
             else if (tag == &docker_tag)
                 docker_engine_ready(s->docker);
+            else if (tag == &inbox_tag)
+                serve_take_posts(s->serve);
             else if (tag == &inotify_tag)
                 reload_file_changed(s->reload, batch_start);
             else

@@ -38,6 +38,7 @@
 #include "ebpf_input.h"
 #include "reload.h"
 #include "selflog.h"
+#include "serve.h"
 
 struct server {
     int epoll_fd;
@@ -53,6 +54,8 @@ struct server {
     struct procs *procs; /* exit records waiting for lines, processes to look at again */
     struct ebpf_input *ebpf; /* NULL: no eBPF */
     struct docker_engine *docker; /* NULL: no Docker Engine collector */
+    struct serve *serve;          /* the store, the HTTP API, the live stream */
+    uint64_t start_time_ns;
     struct list_node connections;
     uint64_t flush_due;        /* monotonic ns; 0: nothing waits to be written */
     uint64_t shed_reported_at; /* when running out of descriptors was last reported */
@@ -77,6 +80,7 @@ struct server_parts {
     struct selflog *selflog;
     struct procs *procs; /* may be NULL */
     struct ebpf_input *ebpf; /* NULL: no eBPF */
+    struct serve *serve;
     struct docker_engine *docker; /* NULL: no Docker Engine collector */
 };
 

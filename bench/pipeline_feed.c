@@ -3,7 +3,17 @@
  * bench/run_shim_cost.py can measure what ulogd's pipeline costs per line
  * with one configuration against another (docs/BENCHMARKS.md, "pipeline").
  *
- *   pipeline_feed -s SOCKET [-n LINES] [-S SERVICE]
+ *   pipeline_feed -s SOCKET [-n LINES] [-S SERVICE[,SERVICE...]] [-r RATE] [-t SPAN]
+ *
+ * Options for the store benchmark (bench/store_serving.py), none of which
+ * the pipeline benchmark uses:
+ *   -S a,b,c  one connection per service, batches sent to them in turn, so
+ *             that the records carry several services, interleaved;
+ *   -r RATE   at most RATE lines per second (line i is due at start + i/RATE;
+ *             a batch holds the lines already due), instead of flat out;
+ *   -t SPAN   timestamps spread evenly over the SPAN seconds before the start
+ *             instead of the moment of sending, so that a store filled in
+ *             seconds holds what a day (say) of logging would put in it.
  *
  * It speaks the shim's protocol itself (include/ulog/wire.h): HELLO, then one
  * DATA message per log call, as the shim sends one per write() of a service
@@ -27,8 +37,9 @@
  * When everything is sent it waits until ulogd has taken the last message
  * off the socket (SIOCOUTQ, the bytes not yet received, reaches 0), then
  * closes and prints one line of counts and CLOCK_MONOTONIC times:
- *   lines=N messages=N bytes=N healthz=N waits=N start_ns=T sent_ns=T drained_ns=T
- * waits counts the times the socket was full and the feeder had to wait.
+ *   lines=N messages=N bytes=N healthz=N waits=N start_ns=T sent_ns=T drained_ns=T late_max_ns=T
+ * waits counts the times the socket was full and the feeder had to wait;
+ * late_max_ns (with -r) how far the sending ever fell behind its schedule.
  */
 #include <errno.h>
 #include <linux/sockios.h>
@@ -36,6 +47,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -216,47 +228,90 @@ static void say_hello(int fd, const char *service)
 
 static void usage(void)
 {
-    fprintf(stderr, "usage: pipeline_feed -s SOCKET [-n LINES] [-S SERVICE]\n");
+    fprintf(stderr, "usage: pipeline_feed -s SOCKET [-n LINES] [-S SERVICE[,SERVICE...]] "
+                    "[-r RATE] [-t SPAN_SECONDS]\n");
     exit(2);
+}
+
+#define MAX_SERVICES 16
+
+/* Sleep until `due` on CLOCK_MONOTONIC, if it is still ahead. */
+static void sleep_until(unsigned long long due)
+{
+    struct timespec ts = {(time_t)(due / 1000000000ull), (long)(due % 1000000000ull)};
+    while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+        ;
 }
 
 int main(int argc, char **argv)
 {
-    const char *socket_path = NULL, *service = "pipeline_feed";
-    unsigned long want = 100000;
+    const char *socket_path = NULL;
+    char *services = NULL;
+    unsigned long want = 100000, rate = 0, span_s = 0;
     int opt;
 
-    while ((opt = getopt(argc, argv, "s:n:S:")) != -1) {
+    while ((opt = getopt(argc, argv, "s:n:S:r:t:")) != -1) {
         switch (opt) {
         case 's': socket_path = optarg; break;
         case 'n': want = strtoul(optarg, NULL, 10); break;
-        case 'S': service = optarg; break;
+        case 'S': services = optarg; break;
+        case 'r': rate = strtoul(optarg, NULL, 10); break;
+        case 't': span_s = strtoul(optarg, NULL, 10); break;
         default: usage();
         }
     }
     if (!socket_path || optind != argc || want == 0)
         usage();
 
-    int fd = connect_to(socket_path);
-    say_hello(fd, service);
+    int fds[MAX_SERVICES];
+    unsigned nfds = 0;
+    char default_service[] = "pipeline_feed";
+    char *save = NULL;
+    for (char *name = strtok_r(services ? services : default_service, ",", &save); name;
+         name = strtok_r(NULL, ",", &save)) {
+        if (nfds == MAX_SERVICES)
+            usage();
+        fds[nfds] = connect_to(socket_path);
+        say_hello(fds[nfds++], name);
+    }
+    if (nfds == 0)
+        usage();
+    if (rate)
+        prctl(PR_SET_TIMERSLACK, 1UL, 0, 0, 0); /* the default 50 us is a period at 20 000/s */
 
     static unsigned char buf[BATCH][ULOG_WIRE_DATA_PREFIX + 1024];
     struct iovec iov[BATCH];
     struct mmsghdr msgs[BATCH];
-    unsigned long lines = 0, messages = 0, healthz = 0, waits = 0;
-    unsigned long long bytes = 0, start = now_ns(CLOCK_MONOTONIC);
+    unsigned long lines = 0, messages = 0, healthz = 0, waits = 0, batches = 0;
+    unsigned long long bytes = 0, start = now_ns(CLOCK_MONOTONIC), late_max = 0;
+    unsigned long long span_ns = span_s * 1000000000ull, stamp0 = now_ns(CLOCK_REALTIME) - span_ns;
     unsigned tid = (unsigned)gettid();
 
     for (unsigned long i = 0; lines < want;) {
+        unsigned long due_lines = want;
+        if (rate) {
+            /* Line number `lines` is due at start + lines / rate. */
+            unsigned long long next_due = start + (unsigned long long)lines * 1000000000ull / rate;
+            unsigned long long now = now_ns(CLOCK_MONOTONIC);
+            if (now < next_due) {
+                sleep_until(next_due);
+                now = now_ns(CLOCK_MONOTONIC);
+            } else if (now - next_due > late_max) {
+                late_max = now - next_due;
+            }
+            due_lines = (unsigned long)((now - start) * rate / 1000000000ull) + 1;
+        }
         unsigned count = 0;
-        for (; count < BATCH && lines < want; count++, i++) {
+        for (; count < BATCH && lines < want && lines < due_lines; count++, i++) {
             unsigned char stream;
             const char *text = entry(i, &stream);
             size_t len = strlen(text);
+            unsigned long long stamp = span_ns ? stamp0 + (unsigned long long)
+                                                              ((double)lines / want * span_ns)
+                                               : now_ns(CLOCK_REALTIME);
             iov[count].iov_base = buf[count];
-            iov[count].iov_len = ulog_wire_encode_data(buf[count], sizeof buf[count],
-                                                       now_ns(CLOCK_REALTIME), tid, stream, 0,
-                                                       text, len);
+            iov[count].iov_len = ulog_wire_encode_data(buf[count], sizeof buf[count], stamp, tid,
+                                                       stream, 0, text, len);
             msgs[count] = (struct mmsghdr){.msg_hdr = {.msg_iov = &iov[count], .msg_iovlen = 1}};
             bytes += len;
             for (const char *p = text; (p = strchr(p, '\n')); p++)
@@ -264,24 +319,27 @@ int main(int argc, char **argv)
             if (strstr(text, "/healthz"))
                 healthz++;
         }
-        waits += send_messages(fd, msgs, count);
+        waits += send_messages(fds[batches++ % nfds], msgs, count);
         messages += count;
     }
     unsigned long long sent = now_ns(CLOCK_MONOTONIC);
 
     /* Until ulogd has received everything: then the last line is being processed. */
-    for (int queued = 1; queued > 0;) {
-        if (ioctl(fd, SIOCOUTQ, &queued) != 0)
-            fail("ioctl SIOCOUTQ");
-        if (queued > 0) {
-            struct timespec pause = {0, 20000}; /* 20 µs */
-            nanosleep(&pause, NULL);
+    for (unsigned k = 0; k < nfds; k++) {
+        for (int queued = 1; queued > 0;) {
+            if (ioctl(fds[k], SIOCOUTQ, &queued) != 0)
+                fail("ioctl SIOCOUTQ");
+            if (queued > 0) {
+                struct timespec pause = {0, 20000}; /* 20 µs */
+                nanosleep(&pause, NULL);
+            }
         }
     }
     unsigned long long drained = now_ns(CLOCK_MONOTONIC);
-    close(fd);
+    for (unsigned k = 0; k < nfds; k++)
+        close(fds[k]);
     printf("lines=%lu messages=%lu bytes=%llu healthz=%lu waits=%lu start_ns=%llu sent_ns=%llu "
-           "drained_ns=%llu\n",
-           lines, messages, bytes, healthz, waits, start, sent, drained);
+           "drained_ns=%llu late_max_ns=%llu\n",
+           lines, messages, bytes, healthz, waits, start, sent, drained, late_max);
     return 0;
 }

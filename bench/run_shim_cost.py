@@ -445,7 +445,7 @@ def _section(module, function):
 
 # Modules with a section of their own may define add_arguments(parser) for
 # their options; main() calls it.
-SECTION_MODULES = ["aggregation", "latency", "procevents_rate"]
+SECTION_MODULES = ["aggregation", "latency", "procevents_rate", "store_serving"]
 
 # name, title, function(args, work directory) -> markdown. Add benchmarks here.
 BENCHMARKS = [
@@ -461,6 +461,8 @@ BENCHMARKS = [
      pipeline),
     ("procevents", "procevents: a fork-heavy workload through eBPF process events",
      _section("procevents_rate", "procevents")),
+    ("store", "store: what the store costs ingestion, its lag, and GET /logs against jq and grep",
+     _section("store_serving", "store")),
 ]
 
 MARK_START = "<!-- bench:{} -->"

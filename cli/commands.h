@@ -21,4 +21,7 @@ void cmd_check_usage(FILE *out);
 int cmd_tail(int argc, char **argv);
 void cmd_tail_usage(FILE *out);
 
+int cmd_query(int argc, char **argv);
+void cmd_query_usage(FILE *out);
+
 #endif /* ULOG_CLI_COMMANDS_H */

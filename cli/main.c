@@ -22,6 +22,7 @@ static const struct command commands[] = {
     {"run", cmd_run, cmd_run_usage, "run a command with its stdout/stderr sent to ulogd"},
     {"tail", cmd_tail, cmd_tail_usage, "print the latest records of all.log, and follow it"},
     {"check", cmd_check, cmd_check_usage, "check a ulog.yaml the way ulogd would read it"},
+    {"query", cmd_query, cmd_query_usage, "search the records in ulogd's store, newest first"},
 };
 
 static void usage(FILE *out)

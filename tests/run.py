@@ -11,7 +11,9 @@ every fuzz target of tests/fuzz/ (build/fuzz/fuzz_*), over its seed corpus and
 then fuzzing for a few seconds, as "fuzz:NAME", then real programs' own test
 suites, bare and under the shim (tests/compat/run_compat.py, which reports
 into the same count), then the compose stack against a real Docker engine
-(tests/docker/run_docker.py, the same way). One line per test: "ok NAME", "FAIL NAME: reason" or
+(tests/docker/run_docker.py, the same way), then the live page in Debian's
+Chromium against a real ulogd (tests/browser/run_browser.py, likewise). One
+line per test: "ok NAME", "FAIL NAME: reason" or
 "skip NAME: reason"; the last line is always "N passed, N failed"
 (", N skipped" when some were). Exit status 1 if anything failed.
 
@@ -39,6 +41,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 INTEGRATION = os.path.join(ROOT, "tests", "integration")
 COMPAT = os.path.join(ROOT, "tests", "compat")
 DOCKER = os.path.join(ROOT, "tests", "docker")
+BROWSER = os.path.join(ROOT, "tests", "browser")
 UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
              ("asan", os.path.join(ROOT, "build", "asan", "tests")))
 # ulogd meets hostile and odd input in these files: they run a second time
@@ -60,7 +63,9 @@ sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 sys.path.insert(0, INTEGRATION)
 sys.path.insert(0, COMPAT)
 sys.path.insert(0, DOCKER)
+sys.path.insert(0, BROWSER)
 import harness  # noqa: E402
+import run_browser  # noqa: E402
 import run_compat  # noqa: E402
 import run_docker  # noqa: E402
 
@@ -325,6 +330,7 @@ def main():
         run_fuzz_smoke(tally, args.pattern)
         run_compat.run(tally, args.pattern)  # reports into the same tally
         run_docker.run(tally, args.pattern)  # likewise
+        run_browser.run(tally, args.pattern, args.verbose)  # likewise
     except KeyboardInterrupt:
         print("interrupted", flush=True)
         tally.failed += 1

@@ -69,6 +69,13 @@ def clean_env(extra=None):
     return env
 
 
+def free_port():
+    """A TCP port on loopback that nothing listens on (the kernel's pick)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def wait_until(predicate, timeout, what):
     deadline = time.monotonic() + timeout
     while True:
@@ -107,9 +114,12 @@ class Ulogd:
         # only for the tests that ask for one: the others' records stay theirs.
         docker = {} if any(k in (env or {}) for k in ("ULOG_DOCKER", "ULOG_DOCKER_SOCKET",
                                                       "DOCKER_HOST")) else {"ULOG_DOCKER": "off"}
+        # Tests run side by side: the HTTP API (port 8765 by default) is only
+        # for those that ask for it, on a port of their own (free_port()).
+        http = {} if "LOG_SERVICE_PORT" in (env or {}) else {"LOG_SERVICE_PORT": "0"}
         with open(self.stderr_path, "wb") as err:
             self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=err, stderr=err,
-                                         env=clean_env({"ULOG_ENV": "testing", **docker,
+                                         env=clean_env({"ULOG_ENV": "testing", **docker, **http,
                                                         **(env or {})}),
                                          cwd=ctx.dir, start_new_session=True)
         ctx.track(self.proc)
