@@ -289,7 +289,7 @@ FUZZ_TARGETS ?= $(notdir $(FUZZ_BIN))
 # flags of its own (the eBPF input) never stops the fuzz build. A missing
 # one shows as an undefined reference when a target is linked.
 FUZZ_LIB_SRC := $(addprefix aggregator/,alloc.c assembler.c bytebuf.c config.c config_docker.c \
-        config_ebpf.c config_pipeline.c config_rules.c config_settings.c config_yaml.c console.c \
+        config_ebpf.c config_pipeline.c config_rules.c config_settings.c config_store.c config_yaml.c console.c \
         container.c docker_events.c docker_stream.c draft.c \
         levels.c levels_crash.c lift.c logfmt.c multiline.c multiline_builtin.c \
         multiline_formats.c record.c redact.c redact_builtins.c regex_jit.c rules.c \

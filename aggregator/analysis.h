@@ -52,7 +52,7 @@ int analysis_query_parse(struct analysis_query *query, const json_t *request, ui
 void analysis_query_free(struct analysis_query *query);
 
 /* The answer's fields from time_range on (type and id are the caller's);
- * NULL with `err` when SQLite fails. */
+ * NULL with `err` when SQLite fails. analysis_sql.c. */
 json_t *analysis_run(sqlite3 *db, const struct analysis_query *query, char *err,
                      size_t err_size);
 

@@ -74,17 +74,16 @@ static size_t resolve_host(const char *host, struct bind_address *out, char *err
     return count;
 }
 
-/* lws says only that the vhost failed; binding the address ourselves says why. */
-static void explain_bind_failure(const struct bind_address *addr, unsigned port, char *err,
-                                 size_t err_size)
+/* lws says only that the vhost failed; binding the address ourselves says
+ * why: an errno, or 0 when the address can be bound after all. */
+static int bind_error(const struct bind_address *addr, unsigned port)
 {
     struct sockaddr_storage ss = {0};
     socklen_t len;
-    int fd = socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, saved = 0;
-    const char *fmt = addr->family == AF_INET6 ? "cannot listen on [%s]:%u" : "cannot listen on %s:%u";
-    char where[128];
+    int fd = socket(addr->family, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1, error = 0;
 
-    snprintf(where, sizeof where, fmt, addr->text, port);
+    if (fd < 0)
+        return errno;
     if (addr->family == AF_INET6) {
         struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
         sin6->sin6_family = AF_INET6;
@@ -98,18 +97,11 @@ static void explain_bind_failure(const struct bind_address *addr, unsigned port,
         inet_pton(AF_INET, addr->text, &sin->sin_addr);
         len = sizeof *sin;
     }
-    if (fd < 0) {
-        saved = errno;
-    } else {
-        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-        if (bind(fd, (struct sockaddr *)&ss, len) != 0)
-            saved = errno;
-        close(fd);
-    }
-    if (saved)
-        snprintf(err, err_size, "%s: %s", where, strerror(saved));
-    else
-        snprintf(err, err_size, "%s: libwebsockets could not set it up", where);
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    if (bind(fd, (struct sockaddr *)&ss, len) != 0)
+        error = errno;
+    close(fd);
+    return error;
 }
 
 int http_listen(struct lws_context *context, const char *host, unsigned port,
@@ -138,9 +130,17 @@ int http_listen(struct lws_context *context, const char *host, unsigned port,
             info.options |= LWS_SERVER_OPTION_IPV6_V6ONLY_MODIFY | LWS_SERVER_OPTION_IPV6_V6ONLY_VALUE;
         vhost = lws_create_vhost(context, &info);
         if (!vhost) {
-            if (addrs[i].optional)
+            int error = bind_error(&addrs[i], port);
+            /* ::1 may be missing (IPv6 off); taken by another program, it
+             * is refused like any address in use: "localhost" would reach
+             * that program half of the time. */
+            if (addrs[i].optional && error != EADDRINUSE)
                 continue;
-            explain_bind_failure(&addrs[i], port, err, err_size);
+            snprintf(err, err_size,
+                     addrs[i].family == AF_INET6 ? "cannot listen on [%s]:%u: %s"
+                                                 : "cannot listen on %s:%u: %s",
+                     addrs[i].text, port,
+                     error ? strerror(error) : "libwebsockets could not set it up");
             return -1;
         }
         vhosts[(*vhost_count)++] = vhost;

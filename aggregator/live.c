@@ -65,8 +65,10 @@ void live_take(void *ctx, struct feed_batch *batch)
     pthread_mutex_lock(&live->lock);
     /* One wake-up until the pump has taken what waits: the pump takes all. */
     bool was_empty = live->pending_count == 0;
-    while (live->pending_count > 0 &&
-           live->pending_records + batch->count > LIVE_PENDING_MAX_RECORDS) {
+    uint64_t limit = live->buffer_size;
+    if (live->wake)
+        limit += LIVE_QUEUE_RECORDS + LIVE_PENDING_SLACK_RECORDS;
+    while (live->pending_count > 0 && live->pending_records + batch->count > limit) {
         struct feed_batch *oldest = live->pending[0];
         memmove(live->pending, live->pending + 1, (live->pending_count - 1) * sizeof *live->pending);
         live->pending_count--;
@@ -88,30 +90,37 @@ void live_take(void *ctx, struct feed_batch *batch)
         wake(wake_ctx);
 }
 
-/* Every client gets the records its filter wants. The message is decoded
- * at most once, and only when a filter with text needs it. */
+/* Every client gets the records its filter wants. */
 static void deliver(struct live *live, struct feed_batch *batch, const struct feed_item *item)
 {
-    json_t *decoded = NULL;
-    bool tried = false;
-    const char *message = NULL;
-    size_t message_len = 0;
+    struct live_candidate candidate;
+    live_candidate_init(&candidate, item);
     struct list_node *node;
     for (node = live->clients.next; node != &live->clients; node = node->next) {
         struct live_client *client = LIST_ENTRY(node, struct live_client, node);
-        if (client->closing || !live_filter_match_fields(&client->filter, item))
-            continue;
-        if (live_filter_needs_message(&client->filter)) {
-            if (!tried) {
-                decoded = live_filter_message(item, &message, &message_len);
-                tried = true;
-            }
-            if (!live_filter_match_text(&client->filter, message, message_len))
-                continue;
-        }
-        live_client_push(live, client, batch, item);
+        if (!client->closing && live_filter_match(&client->filter, &candidate))
+            live_client_push(live, client, batch, item);
     }
-    json_decref(decoded);
+    live_candidate_done(&candidate);
+}
+
+/* The ring is about to let its oldest record go: a client whose backlog
+ * has not been sent that far and wanted it will not get it, and is told. */
+static void account_eviction(struct live *live)
+{
+    const struct live_ref *oldest = live_refs_oldest(&live->ring);
+    uint64_t seq = live_refs_first_seq(&live->ring);
+    struct live_candidate candidate;
+    live_candidate_init(&candidate, oldest->item);
+    struct list_node *node;
+    for (node = live->clients.next; node != &live->clients; node = node->next) {
+        struct live_client *client = LIST_ENTRY(node, struct live_client, node);
+        if (live_client_backlog_needs(client, seq) && live_filter_match(&client->filter, &candidate)) {
+            client->missed++;
+            live->missed_total++;
+        }
+    }
+    live_candidate_done(&candidate);
 }
 
 void live_pump(struct live *live)
@@ -146,6 +155,8 @@ void live_pump(struct live *live)
         for (size_t i = 0; i < batch->count; i++) {
             const struct feed_item *item = &batch->items[i];
             live_metrics_count(live->metrics, item);
+            if (live->ring.max > 0 && live->ring.count == live->ring.max)
+                account_eviction(live);
             live_refs_push(&live->ring, batch, item);
             deliver(live, batch, item);
         }
@@ -168,8 +179,8 @@ void live_write_metrics(struct live *live, FILE *out)
             "# HELP ulog_ws_clients WebSocket clients of /ws connected now.\n"
             "# TYPE ulog_ws_clients gauge\n"
             "ulog_ws_clients %u\n"
-            "# HELP ulog_ws_missed_records_total Records a WebSocket client did not get because"
-            " it read too slowly (its queue was full).\n"
+            "# HELP ulog_ws_missed_records_total Records WebSocket clients did not get because"
+            " they read too slowly (a full queue, or a backlog the ring overtook).\n"
             "# TYPE ulog_ws_missed_records_total counter\n"
             "ulog_ws_missed_records_total %llu\n",
             live->client_count, (unsigned long long)live->missed_total);
@@ -189,7 +200,7 @@ struct live_client *live_client_add(struct live *live, void (*wake)(void *ctx), 
     list_add_tail(&live->clients, &client->node);
     live->client_count++;
 
-    json_t *hello = json_pack("{s:s, s:s, s:i, s:{}}", "type", "hello", "version", ULOG_VERSION,
+    json_t *hello = json_pack("{s:s, s:s, s:I, s:{}}", "type", "hello", "version", ULOG_VERSION,
                               "buffer_size", (json_int_t)live->buffer_size, "filter");
     live_client_reply(client, hello);
     live_client_queue_backlog(live, client);

@@ -12,6 +12,7 @@
 
 #include "alloc.h"
 #include "live_private.h"
+#include "utf8.h"
 
 /* How many ring records one backlog fragment may look at: with a text
  * filter each is decoded, and a large ring must not hold up the thread. */
@@ -94,6 +95,7 @@ void live_client_queue_backlog(struct live *live, struct live_client *client)
     struct live_reply *reply = must_calloc(1, sizeof *reply);
     reply->backlog_first = live_refs_first_seq(&live->ring);
     reply->backlog_end = live_refs_end_seq(&live->ring);
+    client->queued_backlog = reply;
     add_reply(client, reply);
 }
 
@@ -107,7 +109,22 @@ void live_client_reply(struct live_client *client, json_t *message)
 
 void live_client_reply_error(struct live_client *client, const char *reason, const json_t *id)
 {
-    json_t *message = json_pack("{s:s, s:s}", "type", "error", "error", reason);
+    /* A reason may quote the client's text cut short ("%.64s"), maybe inside
+     * a UTF-8 sequence: what is not well-formed becomes '?'. */
+    size_t len = strlen(reason);
+    char *text = must_malloc(len + 1);
+    for (size_t at = 0; at < len;) {
+        size_t n = utf8_sequence_length((const unsigned char *)reason + at, len - at);
+        if (n == 0) {
+            text[at++] = '?';
+            continue;
+        }
+        memcpy(text + at, reason + at, n);
+        at += n;
+    }
+    text[len] = '\0';
+    json_t *message = json_pack("{s:s, s:s}", "type", "error", "error", text);
+    free(text);
     if (id)
         json_object_set(message, "id", (json_t *)id);
     live_client_reply(client, message);
@@ -163,6 +180,7 @@ void live_client_set_filter(struct live *live, struct live_client *client,
             free(reply);
         }
     }
+    client->queued_backlog = NULL;
     /* A backlog half sent ends with its next fragment. */
     if (client->backlog.active)
         client->backlog.end = client->backlog.next;
@@ -182,23 +200,19 @@ static enum live_frame backlog_fragment(struct live *live, struct live_client *c
     if (first)
         bytebuf_append(out, head, sizeof head - 1);
 
-    /* Records the ring let go meanwhile are no longer there to send. */
+    /* Records the ring let go meanwhile are no longer there to send (they
+     * were counted as missed when they went: account_eviction). */
     uint64_t next = client->backlog.next;
     if (next < live_refs_first_seq(&live->ring))
         next = live_refs_first_seq(&live->ring);
     unsigned records = 0, scanned = 0;
-    bool needs_message = live_filter_needs_message(&client->filter);
     while (next < client->backlog.end && records < LIVE_FRAME_RECORDS &&
            scanned < BACKLOG_SCAN_PER_FRAME) {
         const struct feed_item *item = live_refs_by_seq(&live->ring, next)->item;
-        bool wanted = live_filter_match_fields(&client->filter, item);
-        if (wanted && needs_message) {
-            const char *message;
-            size_t message_len;
-            json_t *decoded = live_filter_message(item, &message, &message_len);
-            wanted = live_filter_match_text(&client->filter, message, message_len);
-            json_decref(decoded);
-        }
+        struct live_candidate candidate;
+        live_candidate_init(&candidate, item);
+        bool wanted = live_filter_match(&client->filter, &candidate);
+        live_candidate_done(&candidate);
         if (wanted) {
             if (records > 0 && out->len - start + record_cost(item) + 2 > LIVE_FRAME_BYTES)
                 break;
@@ -261,6 +275,7 @@ enum live_frame live_client_next_frame(struct live *live, struct live_client *cl
             return LIVE_WHOLE;
         }
         bool closing = client->closing;
+        client->queued_backlog = NULL;
         if (!closing) {
             client->backlog.active = true;
             client->backlog.any = false;
@@ -287,6 +302,16 @@ enum live_frame live_client_next_frame(struct live *live, struct live_client *cl
         return LIVE_WHOLE;
     }
     return LIVE_NOTHING;
+}
+
+bool live_client_backlog_needs(const struct live_client *client, uint64_t seq)
+{
+    if (client->closing)
+        return false;
+    if (client->backlog.active && client->backlog.next <= seq && seq < client->backlog.end)
+        return true;
+    const struct live_reply *queued = client->queued_backlog;
+    return queued && queued->backlog_first <= seq && seq < queued->backlog_end;
 }
 
 bool live_client_has_more(const struct live_client *client)

@@ -17,10 +17,12 @@
 #include "live_metrics.h"
 #include "live_refs.h"
 
-/* Batches taken beyond this many records, while the HTTP thread does not
- * pump, are dropped (oldest first): the event loop never waits and its
- * memory stays bounded even when no HTTP server runs. */
-#define LIVE_PENDING_MAX_RECORDS (1u << 20)
+/* Records taken and not yet pumped are bounded (the oldest batches go
+ * first, counted as missed): the event loop never waits, and memory stays
+ * bounded when the HTTP thread falls behind or does not run at all. While
+ * nobody is there to wake, only what the ring would keep is kept; else
+ * that, a client queue's worth and this much slack. */
+#define LIVE_PENDING_SLACK_RECORDS 65536u
 
 struct live {
     /* Shared with the event loop's thread, under `lock`. */
@@ -67,6 +69,7 @@ struct live_client {
         bool active, any;           /* begun; has a record already (commas) */
         uint64_t next, end;         /* ring sequence numbers still to read */
     } backlog;
+    struct live_reply *queued_backlog; /* a backlog among the replies, not begun */
     bool closing;
     unsigned jobs;
 };
@@ -79,5 +82,7 @@ void live_client_free(struct live_client *client);
 /* Queue the current ring as a backlog (live.c sends one on connect). */
 void live_client_queue_backlog(struct live *live, struct live_client *client);
 void live_client_queue_text(struct live_client *client, char *text, size_t len);
+/* Is the ring's record `seq` still to be sent in this client's backlog? */
+bool live_client_backlog_needs(const struct live_client *client, uint64_t seq);
 
 #endif

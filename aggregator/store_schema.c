@@ -224,15 +224,17 @@ static int open_checked(const char *path, sqlite3 **out, char *err, size_t size)
      * it (quick_check: about a second per 400 MB) would delay every start.
      * WAL, set again in case the file was copied without it; FAST secure
      * delete overwrites removed records only where that costs no extra
-     * I/O; 16 MB of cache keeps the indexes' hot pages across commits;
-     * the WAL is cut back after checkpoints instead of keeping its peak size.
+     * I/O (Debian's SQLite overwrites always); the WAL is cut back after
+     * checkpoints instead of keeping its peak size. The page cache stays at
+     * SQLite's 2 MB: 16 MB made no measurable difference to the writer on
+     * 1.3 million rows (22-26 us of CPU a row either way).
      */
     if ((rc = query_int(db, "SELECT max(log_id) FROM system_logs", &probe, err, size)) !=
             SQLITE_OK ||
         (rc = query_int(db, "SELECT count(*) FROM system_logs", &probe, err, size)) != SQLITE_OK ||
         (rc = exec(db, "PRAGMA journal_mode=WAL", err, size)) != SQLITE_OK ||
         (rc = exec(db, "PRAGMA synchronous=NORMAL; PRAGMA secure_delete=FAST;"
-                       "PRAGMA cache_size=-16384; PRAGMA journal_size_limit=16777216;"
+                       "PRAGMA journal_size_limit=16777216;"
                        "PRAGMA foreign_keys=OFF",
                    err, size)) != SQLITE_OK)
         goto fail;

@@ -28,6 +28,10 @@ def _span(values, digits=0, unit=" ms"):
     return f"{lo}{unit}" if lo == hi else f"{lo} – {hi}{unit}"
 
 
+def _runs(n):
+    return f"{n} run" + ("s" if n > 1 else "")
+
+
 def _times(ratio):
     return f"{ratio:.1f}×" if ratio < 10 else f"{fmt(ratio)}×"
 
@@ -68,8 +72,8 @@ def _intro(args, rates):
         "answers each query "
         f"{args.store_requests} times over one kept-alive connection (`http.client`, after one "
         "untimed request), default limit 100, newest first. The same question goes to `jq` "
-        f"({args.store_peer_runs} runs) and, where it means something, to `grep`/`tail` "
-        f"({max(5, args.store_peer_runs)} runs), each the newest 100 matching records of the "
+        f"({_runs(args.store_peer_runs)}) and, where it means something, to `grep`/`tail` "
+        f"({_runs(max(5, args.store_peer_runs))}), each the newest 100 matching records of the "
         "same all.log (the file is in the page cache). *same records* compares the store's "
         "answer with jq's (timestamp, service, level, message, in order). `grep -i` for a "
         "word also matches it outside the message (in metadata), so it may find more lines.",
@@ -278,11 +282,13 @@ def report(args, flat, fill, paced, query, problems, elapsed):
         out += ["", "### Paced", "", _paced_table(paced)]
     query_lines, size_ratio = _query_tables(query)
     window = query["window_start"]
-    out += ["", "### GET /logs on a store of a million records", "",
+    out += ["", f"### GET /logs on a store of {fmt(query['rows_in_store'])} records", "",
             f"{fmt(query['rows_in_store'])} rows in the store; times in milliseconds (jq: "
-            f"median of {args.store_peer_runs} run{'s' if args.store_peer_runs > 1 else ''}; "
-            f"grep/tail: of {max(5, args.store_peer_runs)}). "
-            "The 5-minute window starts 12 hours before the fill "
+            f"{'median of ' if args.store_peer_runs > 1 else ''}{_runs(args.store_peer_runs)}; "
+            f"grep/tail: median of {_runs(max(5, args.store_peer_runs))}). "
+            + ("" if query["have_jq"] else "jq is not installed here (`apt-get install jq`), "
+               "so its column is empty. ")
+            + "The 5-minute window starts 12 hours before the fill "
             f"(epoch {window}), in the middle of its day.", "", *query_lines]
     if problems:
         out += ["", "### What went wrong", ""] + [f"- {p}" for p in problems]

@@ -182,7 +182,9 @@ static int parse_options(int argc, char **argv, struct query_options *opt)
 static char *store_file(const struct query_options *opt)
 {
     const char *configured = getenv("ULOG_STORE_PATH");
-    const char *name = opt->db ? opt->db : configured && configured[0] ? configured : STORE_FILE_NAME;
+    const char *name = opt->db                        ? opt->db
+                       : configured && configured[0] ? configured
+                                                     : STORE_FILE_NAME;
     char *path;
 
     if (opt->db || name[0] == '/')

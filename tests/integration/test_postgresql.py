@@ -155,10 +155,11 @@ def test_postgresql_commit_whose_answer_is_lost_is_not_doubled(t):
         held = wait_until(lambda: pg.query(
             "SELECT pid FROM pg_stat_activity WHERE application_name = 'ulogd' "
             "AND wait_event = 'SyncRep'"), 10, "ulogd's COMMIT to wait for the standby")
-        pg.psql(f"SELECT pg_terminate_backend({held[0]['pid']})")
-        # Released at once: the ending session's own clean-up commits too.
+        # The standby's name goes from the configuration now, takes effect at
+        # the reload: after the session is ended, well before ulogd connects
+        # again (the ending session's own clean-up commits too).
         pg.psql("ALTER SYSTEM RESET synchronous_standby_names")
-        pg.psql("SELECT pg_reload_conf()")
+        pg.psql(f"SELECT pg_terminate_backend({held[0]['pid']}, 5000); SELECT pg_reload_conf()")
         # Committed, though ulogd never got the answer.
         wait_until(lambda: pg.count() > before, 10, "the held transaction's rows")
         ulogd.wait_for(lambda rs: len(captured(rs, pid=result.pid)) == 200, 10,
@@ -167,7 +168,7 @@ def test_postgresql_commit_whose_answer_is_lost_is_not_doubled(t):
             wait_until(lambda: metric(api.metrics(), "ulog_pg_reconnects_total") >= 1, 10,
                        "ulogd to connect again")
         except AssertionError:
-            raise AssertionError(api.get("/metrics").text + pg.log_tail(3000))
+            raise AssertionError("\n".join(l for l in api.get("/metrics").text.splitlines() if l.startswith("ulog_pg")) + str(pg.query("select pid, state, wait_event_type, wait_event, query, backend_type from pg_stat_activity")) + pg.log_tail(3000))
         _caught_up(pg, ulogd)
         metrics = api.metrics()
         assert metric(metrics, "ulog_pg_errors_total") >= 1, "the lost answer counted no error"

@@ -393,7 +393,7 @@ static void wrong_settings_in_yaml_point_at_themselves(void **state)
              "%s:3:1: unknown setting \"log_dri\" (known: log_dir, level, rotation_size, "
              "backup_count, socket, max_line_bytes, console, errors_file, errors_level, "
              "timestamp, watch, service_host, service_port, buffer_size, lift, default_levels, "
-             "min_levels, multiline, redaction, rules, ebpf, docker)", f->path);
+             "min_levels, multiline, redaction, rules, ebpf, docker, store)", f->path);
     assert_error(f, expected);
 
     write_yaml(f, "level: INFO\nbackup_count:   many\n");

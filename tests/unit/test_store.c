@@ -51,7 +51,8 @@ static void assert_fts_in_step(const char *path)
     char *message = NULL;
 
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    int rc = sqlite3_exec(db, "INSERT INTO system_logs_fts(system_logs_fts) VALUES('integrity-check')",
+    int rc = sqlite3_exec(db,
+                          "INSERT INTO system_logs_fts(system_logs_fts) VALUES('integrity-check')",
                           NULL, NULL, &message);
     if (rc != SQLITE_OK)
         fail_msg("FTS integrity-check: %s", message);
@@ -382,8 +383,9 @@ static void foreign_and_newer_files_are_refused(void **state)
 
     unlink(f->path);
     assert_int_equal(sqlite3_open(f->path, &db), SQLITE_OK);
-    assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x); PRAGMA user_version=99", NULL, NULL, NULL),
-                     SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "CREATE TABLE t (x); PRAGMA user_version=99", NULL, NULL, NULL),
+        SQLITE_OK);
     sqlite3_close(db);
     assert_null(fixture_open(f, true));
     assert_non_null(strstr(f->err, "newer ulogd"));
