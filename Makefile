@@ -204,7 +204,7 @@ PEER_LIBS := libestr0 libfastjson4 libivykis0 libnet1 libwrap0 libpcre3 libglib2
         libssl3
 BENCH_DEPS := $(foreach p,$(PEER_LIBS),file:/usr/share/doc/$(p)/copyright:$(p)) \
         cmd:dockerd:docker.io pc:lttng-ust:liblttng-ust-dev cmd:lttng-sessiond:lttng-tools \
-        cmd:babeltrace2:babeltrace2
+        cmd:babeltrace2:babeltrace2 cmd:jq:jq
 PEERS := $(PEER_PKGS:%=$(BUILD)/peers/%/version)
 BENCH_BIN := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
 # The LTTng reference needs liblttng-ust; without it, its section says so.
