@@ -8,9 +8,11 @@
  * group again, which ON CONFLICT makes harmless for what the first attempt
  * stored. A first attempt that finds some of its ids already there has met
  * other records under them (ids that started again, another ulogd writing
- * the same table): those records are counted as dropped, with the reason. Rows the server refuses as data (a message too long for the
- * full-text index, say) would be refused again: the group is halved until
- * the refused record is alone, and only that record is dropped and counted.
+ * the same table): those records are counted as dropped, with the reason.
+ *
+ * Rows the server refuses as data (a message too long for the full-text
+ * index, say) would be refused again: the group is halved until the refused
+ * record is alone, and only that record is dropped and counted.
  *
  * The thread never prints and never writes ulogd's own records (it would
  * feed itself): what went wrong is in pg_sink_stats.last_error, the counts
@@ -354,6 +356,9 @@ void pg_sink_take(void *ctx, struct feed_batch *batch)
     /* An empty queue takes any batch: one larger than the bound must still get through. */
     if (s->head && s->queued_bytes + q->bytes > s->queue_limit) {
         s->stats.dropped_total += batch->count;
+        snprintf(s->stats.last_error, sizeof s->stats.last_error,
+                 "the queue is full (%llu bytes waiting): records dropped",
+                 (unsigned long long)s->queued_bytes);
         pthread_mutex_unlock(&s->lock);
         free(q);
         return;
@@ -389,7 +394,8 @@ void pg_sink_write_metrics(struct pg_sink *s, FILE *out)
             "# HELP ulog_pg_written_total Records written to PostgreSQL.\n"
             "# TYPE ulog_pg_written_total counter\n"
             "ulog_pg_written_total %llu\n"
-            "# HELP ulog_pg_dropped_total Records PostgreSQL will not get (queue full, refused).\n"
+            "# HELP ulog_pg_dropped_total Records all.log has and PostgreSQL will not get "
+            "(queue full, refused by the server, log_id taken).\n"
             "# TYPE ulog_pg_dropped_total counter\n"
             "ulog_pg_dropped_total %llu\n"
             "# HELP ulog_pg_errors_total Failed connection attempts and transactions.\n"

@@ -96,6 +96,7 @@ struct store *store_open(const struct store_settings *settings, const char *log_
         free(store);
         return NULL;
     }
+    store_retention_bound_wal(store);
     store->max_id = (uint64_t)query_int(store->db, "SELECT max(log_id) FROM system_logs");
     pthread_mutex_init(&store->lock, NULL);
     pthread_condattr_t attr;
@@ -308,9 +309,10 @@ static void write_grabbed(struct store *store, struct store_queued *list)
 static void retention(struct store *store, bool *more)
 {
     char err[256] = "";
+    bool vacuuming = store->retention.vacuum_pending;
     int64_t deleted = store_retention_step(store, store_monotonic_ns(), record_now_ns(), more, err,
                                            sizeof err);
-    if (deleted == 0)
+    if (deleted == 0 && !vacuuming)
         return;
     uint64_t file_bytes = store_file_bytes(store->path);
     pthread_mutex_lock(&store->lock);

@@ -97,6 +97,9 @@ int store_insert_item(struct store_statements *stmt, const struct feed_item *ite
 int store_retention_prepare(struct store *store, char *err, size_t err_size);
 void store_retention_finalize(struct store_retention *retention);
 
+/* Keep the WAL within an eighth of max_size (when one is set). */
+void store_retention_bound_wal(struct store *store);
+
 /*
  * One bounded step of retention, if one is due at `now_mono_ns`: a chunk of
  * rows older than max_age, or of the oldest while the file is over

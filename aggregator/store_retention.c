@@ -14,6 +14,7 @@
  * full-text entry is deleted in the same transaction: an external-content
  * FTS5 index needs the old text to remove it, so it goes first.
  */
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -195,7 +196,33 @@ static int vacuum_step(struct store *store, bool *more, char *err, size_t size)
     int64_t after = pragma_int(store->db, "PRAGMA freelist_count");
     store->retention.vacuum_pending = after > 0 && after < before;
     *more = store->retention.vacuum_pending;
+    /* The pages given back are gone from the file only once the WAL holding
+     * the vacuum is checkpointed; cut the WAL too (readers may hold it: then
+     * the next checkpoint does it). */
+    if (!store->retention.vacuum_pending)
+        sqlite3_exec(store->db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL);
     return 0;
+}
+
+void store_retention_bound_wal(struct store *store)
+{
+    int64_t page_size = pragma_int(store->db, "PRAGMA page_size");
+    uint64_t wal_bytes, pages;
+    char sql[128];
+
+    /* The WAL is part of the file's footprint: under a small max_size, the
+     * default (checkpoints every 1000 pages, 16 MiB kept) would outgrow the
+     * database it serves. An eighth of the bound, within SQLite's defaults. */
+    if (!store->retention.max_size || page_size <= 0)
+        return;
+    wal_bytes = store->retention.max_size / 8;
+    if (wal_bytes > 16u << 20)
+        wal_bytes = 16u << 20;
+    pages = wal_bytes / (uint64_t)page_size;
+    pages = pages < 16 ? 16 : pages > 1000 ? 1000 : pages;
+    snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint=%" PRIu64 "; PRAGMA journal_size_limit=%" PRIu64,
+             pages, wal_bytes);
+    sqlite3_exec(store->db, sql, NULL, NULL, NULL);
 }
 
 int64_t store_retention_step(struct store *store, uint64_t now_mono_ns, uint64_t now_real_ns,

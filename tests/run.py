@@ -48,7 +48,7 @@ UNIT_DIRS = (("unit", os.path.join(ROOT, "build", "tests")),
 # against the ASan/UBSan build of ulogd, where any report aborts it, and the
 # harness fails a test whose ulogd does not stop with status 0.
 ASAN_ULOGD = os.path.join(ROOT, "build", "asan", "ulogd")
-ASAN_FILES = ("test_malformed", "test_ulogd")
+ASAN_FILES = ("test_malformed", "test_ulogd", "test_http_api", "test_websocket")
 UNIT_TIMEOUT = 300
 FUZZ_SOURCES = os.path.join(ROOT, "tests", "fuzz")
 FUZZ_BUILD = os.path.join(ROOT, "build", "fuzz")

@@ -291,6 +291,10 @@ def serve(t, env=None, args=(), token=None, port=None, **kw):
     ulogd = t.start_ulogd(env=full, args=args, **kw)
     api = Api(port, token)
     api.wait_ready()
+    # Its own start records first, so that they do not arrive in the middle of a test.
+    ulogd.wait_for(lambda rs: {"http_start", "ulogd_start"} <= {
+        r.get("event_type") for r in rs if r.get("pid") == ulogd.pid}, 30,
+        "ulogd's http_start and ulogd_start records")
     return ulogd, api
 
 

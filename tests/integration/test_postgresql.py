@@ -135,9 +135,6 @@ def test_postgresql_outage_loses_nothing_and_doubles_nothing(t):
         _check_same(records, _rows(pg))
 
 
-# Made a test attribute the runner reads (its own time limit).
-test_postgresql_outage_loses_nothing_and_doubles_nothing.timeout = 90
-
 
 def test_postgresql_commit_whose_answer_is_lost_is_not_doubled(t):
     """The connection drops after the server committed a batch but before
