@@ -75,7 +75,7 @@ uint64_t feed_add(struct feed *feed, const struct record *record, const char *li
     }
     item = &feed->items[feed->count++];
     item->id = feed->next_id++;
-    item->time_ns = record->time_ns ? record->time_ns : record_now_ns();
+    item->time_ns = record->time_ns;
     item->level = record->level;
     item->service = stash_string(&feed->bytes, record->service);
     item->container = stash_string(&feed->bytes, record->container);

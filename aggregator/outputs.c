@@ -123,6 +123,14 @@ static void append(struct output_file *f, const struct bytebuf *line)
 void outputs_write(struct outputs *o, const struct record *record, const char *const *routes,
                    size_t route_count)
 {
+    struct record stamped;
+
+    /* "Now" read once: the line and the feed's item must tell the same time. */
+    if (!record->time_ns) {
+        stamped = *record;
+        stamped.time_ns = record_now_ns();
+        record = &stamped;
+    }
     o->line.len = 0;
     if (record_append_json(record, &o->line) != 0) {
         o->unencodable++;

@@ -339,8 +339,8 @@ static void report_postgresql(struct serve *s)
     if (st.dropped_total > s->pg_dropped_told) {
         selflog_emit(s->selflog, ULOG_WARNING, "postgresql_behind",
                      json_pack("{s:I}", "dropped_total", (json_int_t)st.dropped_total),
-                     "%" PRIu64 " records are in all.log but not in PostgreSQL (its queue is full)",
-                     st.dropped_total - s->pg_dropped_told);
+                     "%" PRIu64 " records are in all.log but not in PostgreSQL: %s",
+                     st.dropped_total - s->pg_dropped_told, st.last_error);
         s->pg_dropped_told = st.dropped_total;
     }
     if (st.errors_total > s->pg_errors_told && !st.connected && !s->pg_errors_told)
