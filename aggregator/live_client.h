@@ -12,7 +12,9 @@
  *   - replies (control messages: hello, filter, error, pong, analysis), in
  *     the order they were queued; a backlog queued among them starts in turn.
  *     They are not bounded by the record queue's limits;
- *   - {"type":"missed","count":N} when the record queue overflowed;
+ *   - {"type":"missed","count":N} for the records it did not get: its queue
+ *     overflowed, or the ring let go of records of its backlog before they
+ *     were sent (that gap is inside the backlog; the notice follows it);
  *   - {"type":"records","records":[...]}: at most LIVE_FRAME_RECORDS records
  *     or LIVE_FRAME_BYTES bytes (one record always fits).
  * The queue keeps at most LIVE_QUEUE_RECORDS records or LIVE_QUEUE_BYTES

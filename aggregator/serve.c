@@ -71,7 +71,6 @@ struct serve *serve_open(const struct ulogd_config *config, const char *host)
     if (s->store)
         feed_add_consumer(&s->feed, (struct feed_consumer){store_take, s->store});
     s->live = live_new(config->buffer_size);
-    feed_add_consumer(&s->feed, (struct feed_consumer){live_take, s->live});
     return s;
 }
 
@@ -143,6 +142,9 @@ static void start_http(struct serve *s)
         s->inbox = NULL;
         return;
     }
+    /* Only with someone to hand them on: without the HTTP thread the live
+     * hub's queue would only grow. */
+    feed_add_consumer(&s->feed, (struct feed_consumer){live_take, s->live});
     selflog_emit(s->selflog, ULOG_INFO, "http_start",
                  json_pack("{s:s, s:i, s:b}", "host", c->service_host, "port",
                            (int)http_server_port(s->http), "token_required", c->token != NULL),
@@ -167,9 +169,8 @@ int serve_start(struct serve *s, struct pipeline *pipeline, struct selflog *self
         selflog_emit(selflog, ULOG_ERROR, "store_unavailable", NULL, "no store: %s", reason);
         store_close(s->store, 0);
         s->store = NULL;
-        /* Its consumer slot stays, pointing nowhere: rebuild the list without it. */
+        /* Its consumer slot would point nowhere: nothing else is on the list yet. */
         s->feed.consumer_count = 0;
-        feed_add_consumer(&s->feed, (struct feed_consumer){live_take, s->live});
     }
     if (start_postgresql(s, err, size) != 0)
         return -1;

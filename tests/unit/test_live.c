@@ -300,6 +300,12 @@ static struct live_filter parse(const char *text, int expect, const char *error_
     return filter;
 }
 
+static void refused(const char *text, int expect, const char *error_part)
+{
+    struct live_filter filter = parse(text, expect, error_part);
+    live_filter_free(&filter);
+}
+
 static void filters_select_and_answer_normalised(void **state)
 {
     (void)state;
@@ -349,12 +355,12 @@ static void filters_select_and_answer_normalised(void **state)
         json_decref(seen.messages);
     }
 
-    parse("{\"type\":\"filter\",\"colour\":1}", -1, "colour");
-    parse("{\"type\":\"filter\",\"level\":\"loud\"}", -1, "level");
-    parse("{\"type\":\"filter\",\"service\":[]}", -1, "service");
-    parse("{\"type\":\"filter\",\"service\":[1]}", -1, "service");
-    parse("{\"type\":\"filter\",\"container\":7}", -1, "container");
-    parse("{\"type\":\"filter\",\"text\":[\"a\"]}", -1, "text");
+    refused("{\"type\":\"filter\",\"colour\":1}", -1, "colour");
+    refused("{\"type\":\"filter\",\"level\":\"loud\"}", -1, "level");
+    refused("{\"type\":\"filter\",\"service\":[]}", -1, "service");
+    refused("{\"type\":\"filter\",\"service\":[1]}", -1, "service");
+    refused("{\"type\":\"filter\",\"container\":7}", -1, "container");
+    refused("{\"type\":\"filter\",\"text\":[\"a\"]}", -1, "text");
     live_client_remove(hub->live, client);
     hub_free(hub);
 }
@@ -371,7 +377,9 @@ static void replies_come_first_and_a_closing_client_ends(void **state)
     publish(hub, 2, "api", ULOG_INFO, NULL, "x");
     live_pump(hub->live);
     /* A reason cut inside a UTF-8 sequence still gives valid JSON. */
-    live_client_reply_error(client, "bad \xc3", json_integer(7));
+    json_t *request_id = json_integer(7);
+    live_client_reply_error(client, "bad \xc3", request_id);
+    json_decref(request_id);
     struct seen seen = drain(hub, client);
     assert_string_equal(type_of(json_array_get(seen.messages, 0)), "error");
     assert_string_equal(json_string_value(json_object_get(json_array_get(seen.messages, 0), "error")),
