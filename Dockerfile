@@ -20,6 +20,7 @@ RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         gcc make pkg-config libc6-dev \
         libjansson-dev libyaml-dev libpcre2-dev libcurl4-openssl-dev \
+        libsqlite3-dev libwebsockets-dev libpq-dev \
         clang bpftool libbpf-dev libelf-dev zlib1g-dev \
         musl-tools \
  && rm -rf /var/lib/apt/lists/*
@@ -30,10 +31,12 @@ RUN make -j"$(nproc)" install PREFIX=/usr/local DESTDIR=/out
 
 FROM debian:bookworm-slim
 # The libraries ulogd and ulog link (pkg-config's names in the Makefile):
-# jansson, libyaml, PCRE2, libbpf (with libelf and zlib), libcurl.
+# jansson, libyaml, PCRE2, libbpf (with libelf and zlib), libcurl, SQLite,
+# libwebsockets and libpq.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
         libjansson4 libyaml-0-2 libpcre2-8-0 libbpf1 libelf1 zlib1g libcurl4 \
+        libsqlite3-0 libwebsockets17 libpq5 \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /out/usr/local/ /usr/local/
 RUN mkdir -p /app/logs /run/ulog
