@@ -24,4 +24,10 @@ void cmd_tail_usage(FILE *out);
 int cmd_query(int argc, char **argv);
 void cmd_query_usage(FILE *out);
 
+int cmd_context(int argc, char **argv);
+void cmd_context_usage(FILE *out);
+
+int cmd_mcp(int argc, char **argv);
+void cmd_mcp_usage(FILE *out);
+
 #endif /* ULOG_CLI_COMMANDS_H */

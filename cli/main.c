@@ -23,6 +23,8 @@ static const struct command commands[] = {
     {"tail", cmd_tail, cmd_tail_usage, "print the latest records of all.log, and follow it"},
     {"check", cmd_check, cmd_check_usage, "check a ulog.yaml the way ulogd would read it"},
     {"query", cmd_query, cmd_query_usage, "search the records in ulogd's store, newest first"},
+    {"context", cmd_context, cmd_context_usage, "a digest of recent logs for an AI assistant"},
+    {"mcp", cmd_mcp, cmd_mcp_usage, "serve the logs to an AI assistant (MCP over stdio)"},
 };
 
 static void usage(FILE *out)
@@ -36,7 +38,7 @@ static void usage(FILE *out)
           "Commands:\n",
           out);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        fprintf(out, "  %-6s %s\n", commands[i].name, commands[i].summary);
+        fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
     fputs("\nRun 'ulog help COMMAND' for a command's options.\n", out);
 }
 
