@@ -25,7 +25,6 @@ stuck run. A failed test keeps its directory (its ulogd's stderr and logs).
 """
 
 import argparse
-import fnmatch
 import importlib
 import os
 import re
@@ -65,42 +64,10 @@ sys.path.insert(0, COMPAT)
 sys.path.insert(0, DOCKER)
 sys.path.insert(0, BROWSER)
 import harness  # noqa: E402
+from tally import Tally, matches  # noqa: E402
 import run_browser  # noqa: E402
 import run_compat  # noqa: E402
 import run_docker  # noqa: E402
-
-
-class Tally:
-    def __init__(self, verbose):
-        self.verbose = verbose
-        self.passed = self.failed = self.skipped = 0
-
-    def ok(self, name, seconds=None):
-        self.passed += 1
-        print(f"ok {name}" + (f" ({seconds:.1f} s)" if self.verbose and seconds else ""),
-              flush=True)
-
-    def fail(self, name, reason, detail=""):
-        self.failed += 1
-        lines = str(reason).strip().splitlines() or ["(no reason given)"]
-        print(f"FAIL {name}: {lines[0]}", flush=True)
-        extra = lines[1:] + (detail.strip().splitlines() if detail and self.verbose else [])
-        for line in extra[:60]:
-            print(f"    {line}", flush=True)
-
-    def skip(self, name, reason):
-        self.skipped += 1
-        print(f"skip {name}: {reason}", flush=True)
-
-    def summary(self):
-        line = f"{self.passed} passed, {self.failed} failed"
-        return line + (f", {self.skipped} skipped" if self.skipped else "")
-
-
-def matches(name, pattern):
-    if not pattern:
-        return True
-    return pattern in name or fnmatch.fnmatch(name, pattern)
 
 
 # --- cmocka ------------------------------------------------------------------

@@ -27,7 +27,6 @@ with its own tally.
 """
 
 import argparse
-import fnmatch
 import json
 import os
 import secrets
@@ -44,6 +43,7 @@ HERE = os.path.join(ROOT, "tests", "browser")
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
+from tally import Tally, matches  # noqa: E402
 
 PREFIX = "browser:"
 # page_test.mjs's checks, in the order it runs them.
@@ -57,11 +57,6 @@ SCREENSHOT = os.path.join(ROOT, "build", "artifacts", "page.png")
 SCREENSHOT_DARK = os.path.join(ROOT, "build", "artifacts", "page-dark.png")  # page_test.mjs's name
 NODE_TIMEOUT = 300
 NPM_TIMEOUT = 300
-
-
-def matches(name, pattern):
-    """tests/run.py's rule: a substring, or a glob."""
-    return not pattern or pattern in name or fnmatch.fnmatch(name, pattern)
 
 
 def pinned_version():
@@ -227,33 +222,6 @@ def run(tally, pattern=None, verbose=False):
         shutil.rmtree(directory, ignore_errors=True)
     else:
         print(f"# browser: kept {directory} (ulogd-*.stderr, logs/, token-logs/)", flush=True)
-
-
-class Tally:
-    def __init__(self, verbose=False):
-        self.verbose = verbose
-        self.passed = self.failed = self.skipped = 0
-
-    def ok(self, name, seconds=None):
-        self.passed += 1
-        print(f"ok {name}" + (f" ({seconds:.1f} s)" if self.verbose and seconds else ""),
-              flush=True)
-
-    def fail(self, name, reason, detail=""):
-        self.failed += 1
-        lines = str(reason).strip().splitlines() or ["(no reason given)"]
-        print(f"FAIL {name}: {lines[0]}", flush=True)
-        extra = lines[1:] + (detail.strip().splitlines() if detail and self.verbose else [])
-        for line in extra[:40]:
-            print(f"    {line}", flush=True)
-
-    def skip(self, name, reason):
-        self.skipped += 1
-        print(f"skip {name}: {reason}", flush=True)
-
-    def summary(self):
-        line = f"{self.passed} passed, {self.failed} failed"
-        return line + (f", {self.skipped} skipped" if self.skipped else "")
 
 
 def main():

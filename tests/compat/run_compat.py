@@ -47,7 +47,6 @@ GLib.skip), each with the reason. Ten runs found none.
 import argparse
 import collections
 import concurrent.futures
-import fnmatch
 import os
 import re
 import shutil
@@ -62,13 +61,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 sys.dont_write_bytecode = True
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 import harness  # noqa: E402
+from tally import Tally, matches  # noqa: E402
 
 PASSED, FAILED, SKIPPED, MISSING = "passed", "failed", "skipped", "missing"
 
-
-def matches(name, pattern):
-    """tests/run.py's rule: a substring, or a glob."""
-    return not pattern or pattern in name or fnmatch.fnmatch(name, pattern)
 
 
 def run_process(argv, env, cwd, out_path, timeout):
@@ -497,32 +493,6 @@ def find_flaky(suite, units, runs):
 
 
 # --- standalone ---------------------------------------------------------------
-
-class Tally:
-    """The same lines as tests/run.py's tally."""
-
-    def __init__(self):
-        self.passed = self.failed = self.skipped = 0
-
-    def ok(self, name, seconds=None):
-        self.passed += 1
-        print(f"ok {name}", flush=True)
-
-    def fail(self, name, reason, detail=""):
-        self.failed += 1
-        lines = str(reason).strip().splitlines() or ["(no reason given)"]
-        print(f"FAIL {name}: {lines[0]}", flush=True)
-        for line in lines[1:60]:
-            print(f"    {line}", flush=True)
-
-    def skip(self, name, reason):
-        self.skipped += 1
-        print(f"skip {name}: {reason}", flush=True)
-
-    def summary(self):
-        line = f"{self.passed} passed, {self.failed} failed"
-        return line + (f", {self.skipped} skipped" if self.skipped else "")
-
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

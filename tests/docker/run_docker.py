@@ -36,7 +36,6 @@ tests/docker/private_engine.py stop` ends it). Python 3 standard library only.
 
 import argparse
 import atexit
-import fnmatch
 import os
 import shutil
 import subprocess
@@ -51,9 +50,9 @@ sys.dont_write_bytecode = True  # keep the source tree free of __pycache__
 import base_image  # noqa: E402
 import stack_checks as checks  # noqa: E402
 import private_engine as engine_mod  # noqa: E402
-# Run alone, it prints what tests/run.py prints: the compat runner's tally does.
-sys.path.insert(0, os.path.join(ROOT, "tests", "compat"))
-from run_compat import Tally  # noqa: E402
+# Run alone, it prints what tests/run.py prints: the same tally.
+sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
+from tally import Tally, matches  # noqa: E402
 
 COMPOSE = "/usr/bin/docker-compose"     # Debian's Compose 1.29
 COMPOSE_FILE = os.path.join(ROOT, "compose", "docker-compose.yml")
@@ -69,10 +68,6 @@ SETUP_TESTS = ("engine", "base_image", "build", "up")
 def test_names():
     return ([PREFIX + n for n in SETUP_TESTS] + [PREFIX + n for n, _ in checks.all_checks()]
             + [PREFIX + "unprivileged_variant"])
-
-
-def matches(name, pattern):
-    return not pattern or pattern in name or fnmatch.fnmatch(name, pattern)
 
 
 class StepFailed(Exception):
