@@ -6,53 +6,14 @@
  * checked by their text, because the text is what the user acts on: where
  * the fault is (file:line:column, VARIABLE=value, --flag) and what is wrong.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-
-#include <cmocka.h>
-
-#include "config.h"
-
-static const char *const variables[] = {
+#define CONFIG_FIXTURE_NAME "config"
+static const char *const fixture_variables[] = {
     "LOG_DIR",          "LOG_LEVEL",        "LOG_ROTATION_SIZE", "LOG_MAX_BYTES",
     "LOG_BACKUP_COUNT", "ULOG_SOCKET",      "ULOG_MAX_LINE",     "ULOG_ENV",
     "ULOG_CONFIG",      "ULOG_CONSOLE",     "LOG_SERVICE_HOST",  "LOG_SERVICE_PORT",
     "LOG_BUFFER_SIZE",  "ULOG_TOKEN",       "ULOG_EBPF"};
 
-struct fixture {
-    char path[64];
-    struct ulogd_config config;
-    char err[1024];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
-        unsetenv(variables[i]);
-    strcpy(f->path, "/tmp/ulogd-test-config-XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    config_free(&f->config);
-    unlink(f->path);
-    free(f);
-    return 0;
-}
+#include "config_fixture.h"
 
 static void write_yaml(struct fixture *f, const char *text)
 {

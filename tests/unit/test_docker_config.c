@@ -8,77 +8,17 @@
  * more specific layer naming a socket makes it moot. Refusals name their
  * origin, as every other setting's do.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#define CONFIG_FIXTURE_NAME "docker"
+static const char *const fixture_variables[] = {
+    "ULOG_DOCKER", "ULOG_DOCKER_SOCKET", "DOCKER_HOST", "ULOG_CONFIG", "ULOG_ENV"};
 
-#include <cmocka.h>
-
-#include "config.h"
-
-static const char *const variables[] = {"ULOG_DOCKER", "ULOG_DOCKER_SOCKET", "DOCKER_HOST",
-                                        "ULOG_CONFIG", "ULOG_ENV"};
-
-struct fixture {
-    char path[64];
-    struct ulogd_config config;
-    char err[1024];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
-        unsetenv(variables[i]);
-    strcpy(f->path, "/tmp/ulogd-test-docker-XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    config_free(&f->config);
-    unlink(f->path);
-    free(f);
-    return 0;
-}
-
-/* config_load with `yaml` (NULL: no file); the outcome. */
-static enum config_outcome load(struct fixture *f, const char *yaml)
-{
-    char *argv[] = {"ulogd", "--config", f->path, NULL};
-    FILE *file = fopen(f->path, "w");
-
-    assert_non_null(file);
-    fputs(yaml ? yaml : "", file);
-    fclose(file);
-    config_free(&f->config);
-    f->err[0] = '\0';
-    return config_load(&f->config, yaml ? 3 : 1, argv, f->err, sizeof f->err);
-}
-
-static void assert_refused(struct fixture *f, const char *yaml, const char *expected)
-{
-    assert_int_equal(load(f, yaml), CONFIG_ERROR);
-    if (!strstr(f->err, expected))
-        fail_msg("expected \"%s\" in: %s", expected, f->err);
-}
+#include "config_fixture.h"
 
 static void defaults(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(load_yaml(f, NULL), CONFIG_OK);
     assert_int_equal(f->config.docker.mode, DOCKER_MODE_AUTO);
     assert_int_equal(f->config.docker.collect, DOCKER_COLLECT_AUTO);
     assert_string_equal(f->config.docker.socket, "/var/run/docker.sock");
@@ -92,24 +32,24 @@ static void the_section(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(load(f, "docker:\n  mode: on\n  socket: /run/d.sock\n  collect: all\n"),
+    assert_int_equal(load_yaml(f, "docker:\n  mode: on\n  socket: /run/d.sock\n  collect: all\n"),
                      CONFIG_OK);
     assert_int_equal(f->config.docker.mode, DOCKER_MODE_ON);
     assert_int_equal(f->config.docker.collect, DOCKER_COLLECT_ALL);
     assert_string_equal(f->config.docker.socket, "/run/d.sock");
     assert_string_equal(f->config.docker.socket_origin, "docker.socket");
-    assert_int_equal(load(f, "docker: off\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "docker: off\n"), CONFIG_OK);
     assert_int_equal(f->config.docker.mode, DOCKER_MODE_OFF);
-    assert_int_equal(load(f, "docker:\n  socket: unix:///run/x.sock\n  collect: None\n"),
+    assert_int_equal(load_yaml(f, "docker:\n  socket: unix:///run/x.sock\n  collect: None\n"),
                      CONFIG_OK);
     assert_string_equal(f->config.docker.socket, "/run/x.sock");
     assert_int_equal(f->config.docker.collect, DOCKER_COLLECT_NONE);
 
-    assert_refused(f, "docker:\n  mode: sometimes\n", ":2:9: docker.mode: use auto");
-    assert_refused(f, "docker:\n  collect: most\n", ":2:12: docker.collect: use auto");
-    assert_refused(f, "docker:\n  sockets: /x\n", "docker");
-    assert_refused(f, "docker:\n  socket: \"\"\n", "docker.socket: a unix socket path");
-    assert_refused(f, "docker: [on]\n", "docker");
+    assert_yaml_refused(f, "docker:\n  mode: sometimes\n", ":2:9: docker.mode: use auto");
+    assert_yaml_refused(f, "docker:\n  collect: most\n", ":2:12: docker.collect: use auto");
+    assert_yaml_refused(f, "docker:\n  sockets: /x\n", "docker");
+    assert_yaml_refused(f, "docker:\n  socket: \"\"\n", "docker.socket: a unix socket path");
+    assert_yaml_refused(f, "docker: [on]\n", "docker");
 }
 
 static void environment_layers(void **state)
@@ -118,32 +58,32 @@ static void environment_layers(void **state)
     static const char yaml[] = "docker:\n  socket: /from/yaml.sock\n  mode: off\n";
 
     setenv("ULOG_DOCKER", "on", 1); /* the environment beats the file */
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_int_equal(f->config.docker.mode, DOCKER_MODE_ON);
     assert_string_equal(f->config.docker.socket, "/from/yaml.sock");
 
     setenv("DOCKER_HOST", "unix:///from/docker-host.sock", 1);
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_string_equal(f->config.docker.socket, "/from/docker-host.sock");
     assert_string_equal(f->config.docker.socket_origin, "DOCKER_HOST");
 
     setenv("ULOG_DOCKER_SOCKET", "/from/ulog.sock", 1);
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_string_equal(f->config.docker.socket, "/from/ulog.sock");
     assert_string_equal(f->config.docker.socket_origin, "ULOG_DOCKER_SOCKET");
 
     /* A tcp:// DOCKER_HOST is kept aside, and moot once ULOG_DOCKER_SOCKET names one. */
     setenv("DOCKER_HOST", "tcp://127.0.0.1:2375", 1);
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_null(f->config.docker.unsupported_host);
     unsetenv("ULOG_DOCKER_SOCKET");
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_string_equal(f->config.docker.unsupported_host, "tcp://127.0.0.1:2375");
     assert_string_equal(f->config.docker.socket, "/from/yaml.sock");
 
     setenv("DOCKER_HOST", "", 1); /* empty: unset */
     setenv("ULOG_DOCKER", "0", 1);
-    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(load_yaml(f, NULL), CONFIG_OK);
     assert_int_equal(f->config.docker.mode, DOCKER_MODE_OFF);
     assert_null(f->config.docker.unsupported_host);
 }
@@ -153,17 +93,17 @@ static void bad_variables_are_refused(void **state)
     struct fixture *f = *state;
 
     setenv("ULOG_DOCKER", "maybe", 1);
-    assert_refused(f, NULL, "ULOG_DOCKER=maybe: use auto");
+    assert_yaml_refused(f, NULL, "ULOG_DOCKER=maybe: use auto");
     unsetenv("ULOG_DOCKER");
     setenv("DOCKER_HOST", "unix://", 1);
-    assert_refused(f, NULL, "DOCKER_HOST=unix://: expected unix:///PATH");
+    assert_yaml_refused(f, NULL, "DOCKER_HOST=unix://: expected unix:///PATH");
     unsetenv("DOCKER_HOST");
     char long_path[200];
     memset(long_path, 'x', sizeof long_path - 1);
     long_path[0] = '/';
     long_path[sizeof long_path - 1] = '\0';
     setenv("ULOG_DOCKER_SOCKET", long_path, 1);
-    assert_refused(f, NULL, "ULOG_DOCKER_SOCKET=");
+    assert_yaml_refused(f, NULL, "ULOG_DOCKER_SOCKET=");
 }
 
 int main(void)

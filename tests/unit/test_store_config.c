@@ -5,79 +5,18 @@
  * their origin (FILE:LINE:COLUMN or VARIABLE=value) without ever echoing a
  * PostgreSQL connection string, which may hold a password.
  */
-#include <setjmp.h>
-#include <stdarg.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
+#define CONFIG_FIXTURE_NAME "store"
+static const char *const fixture_variables[] = {
+    "ULOG_STORE", "ULOG_STORE_PATH", "ULOG_STORE_MAX_AGE", "ULOG_STORE_MAX_SIZE",
+    "ULOG_STORE_QUEUE", "ULOG_POSTGRESQL", "ULOG_CONFIG", "ULOG_ENV"};
 
-#include <cmocka.h>
-
-#include "config.h"
-
-static const char *const variables[] = {"ULOG_STORE",          "ULOG_STORE_PATH",
-                                        "ULOG_STORE_MAX_AGE",  "ULOG_STORE_MAX_SIZE",
-                                        "ULOG_STORE_QUEUE",    "ULOG_POSTGRESQL",
-                                        "ULOG_CONFIG",         "ULOG_ENV"};
-
-struct fixture {
-    char path[64];
-    struct ulogd_config config;
-    char err[1024];
-};
-
-static int setup(void **state)
-{
-    struct fixture *f = calloc(1, sizeof *f);
-    assert_non_null(f);
-    for (size_t i = 0; i < sizeof variables / sizeof variables[0]; i++)
-        unsetenv(variables[i]);
-    strcpy(f->path, "/tmp/ulogd-test-store-XXXXXX");
-    int fd = mkstemp(f->path);
-    assert_true(fd >= 0);
-    close(fd);
-    *state = f;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    struct fixture *f = *state;
-    config_free(&f->config);
-    unlink(f->path);
-    free(f);
-    return 0;
-}
-
-/* config_load with `yaml` (NULL: no file); the outcome. */
-static enum config_outcome load(struct fixture *f, const char *yaml)
-{
-    char *argv[] = {"ulogd", "--config", f->path, NULL};
-    FILE *file = fopen(f->path, "w");
-
-    assert_non_null(file);
-    fputs(yaml ? yaml : "", file);
-    fclose(file);
-    config_free(&f->config);
-    f->err[0] = '\0';
-    return config_load(&f->config, yaml ? 3 : 1, argv, f->err, sizeof f->err);
-}
-
-static void assert_refused(struct fixture *f, const char *yaml, const char *expected)
-{
-    assert_int_equal(load(f, yaml), CONFIG_ERROR);
-    if (!strstr(f->err, expected))
-        fail_msg("expected \"%s\" in: %s", expected, f->err);
-}
+#include "config_fixture.h"
 
 static void defaults(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(load_yaml(f, NULL), CONFIG_OK);
     assert_true(f->config.store.enabled);
     assert_null(f->config.store.path);
     assert_int_equal(f->config.store.max_age_s, 7 * 86400);
@@ -90,7 +29,7 @@ static void the_section(void **state)
 {
     struct fixture *f = *state;
 
-    assert_int_equal(load(f, "store:\n  mode: off\n  path: /var/lib/ulog/x.db\n  max_age: 36h\n"
+    assert_int_equal(load_yaml(f, "store:\n  mode: off\n  path: /var/lib/ulog/x.db\n  max_age: 36h\n"
                              "  max_size: 500M\n  queue_bytes: 8M\n"
                              "  postgresql: postgresql://u:secret@db/logs\n"),
                      CONFIG_OK);
@@ -101,17 +40,17 @@ static void the_section(void **state)
     assert_int_equal(f->config.store.queue_bytes, 8ull << 20);
     assert_string_equal(f->config.store.postgresql, "postgresql://u:secret@db/logs");
 
-    assert_int_equal(load(f, "store: off\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "store: off\n"), CONFIG_OK);
     assert_false(f->config.store.enabled);
-    assert_int_equal(load(f, "store:\n  mode: on\n  max_age: 0\n  max_size: 0\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "store:\n  mode: on\n  max_age: 0\n  max_size: 0\n"), CONFIG_OK);
     assert_true(f->config.store.enabled);
     assert_int_equal(f->config.store.max_age_s, 0);
     assert_int_equal(f->config.store.max_size, 0);
-    assert_int_equal(load(f, "store:\n  max_age: 90s\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "store:\n  max_age: 90s\n"), CONFIG_OK);
     assert_int_equal(f->config.store.max_age_s, 90);
-    assert_int_equal(load(f, "store:\n  max_age: 15m\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "store:\n  max_age: 15m\n"), CONFIG_OK);
     assert_int_equal(f->config.store.max_age_s, 900);
-    assert_int_equal(load(f, "store:\n  postgresql: off\n"), CONFIG_OK);
+    assert_int_equal(load_yaml(f, "store:\n  postgresql: off\n"), CONFIG_OK);
     assert_null(f->config.store.postgresql);
 }
 
@@ -119,20 +58,20 @@ static void refusals_name_the_place(void **state)
 {
     struct fixture *f = *state;
 
-    assert_refused(f, "store:\n  mode: sometimes\n", ":2:9: store.mode: use on");
-    assert_refused(f, "store: maybe\n", ":1:8: store: use on");
-    assert_refused(f, "store:\n  max_age: 7\n", ":2:12: store.max_age: an age such as 90s");
-    assert_refused(f, "store:\n  max_age: 7y\n", "store.max_age: an age");
-    assert_refused(f, "store:\n  max_age: -1d\n", "store.max_age: an age");
-    assert_refused(f, "store:\n  max_size: 10K\n", ":2:13: store.max_size: a size of 1M or more");
-    assert_refused(f, "store:\n  max_size: lots\n", "store.max_size: a size");
-    assert_refused(f, "store:\n  queue_bytes: 1K\n", "store.queue_bytes: a size from 64K to 16G");
-    assert_refused(f, "store:\n  queue_bytes: 32G\n", "store.queue_bytes: a size from 64K");
-    assert_refused(f, "store:\n  path: \"\"\n", "store.path: a file path");
-    assert_refused(f, "store:\n  paths: /x\n", "store");
-    assert_refused(f, "store:\n  max_age: [1d]\n", "store.max_age");
-    assert_refused(f, "store: [on]\n", "store");
-    assert_refused(f, "stores: on\n", "unknown setting \"stores\"");
+    assert_yaml_refused(f, "store:\n  mode: sometimes\n", ":2:9: store.mode: use on");
+    assert_yaml_refused(f, "store: maybe\n", ":1:8: store: use on");
+    assert_yaml_refused(f, "store:\n  max_age: 7\n", ":2:12: store.max_age: an age such as 90s");
+    assert_yaml_refused(f, "store:\n  max_age: 7y\n", "store.max_age: an age");
+    assert_yaml_refused(f, "store:\n  max_age: -1d\n", "store.max_age: an age");
+    assert_yaml_refused(f, "store:\n  max_size: 10K\n", ":2:13: store.max_size: a size of 1M or more");
+    assert_yaml_refused(f, "store:\n  max_size: lots\n", "store.max_size: a size");
+    assert_yaml_refused(f, "store:\n  queue_bytes: 1K\n", "store.queue_bytes: a size from 64K to 16G");
+    assert_yaml_refused(f, "store:\n  queue_bytes: 32G\n", "store.queue_bytes: a size from 64K");
+    assert_yaml_refused(f, "store:\n  path: \"\"\n", "store.path: a file path");
+    assert_yaml_refused(f, "store:\n  paths: /x\n", "store");
+    assert_yaml_refused(f, "store:\n  max_age: [1d]\n", "store.max_age");
+    assert_yaml_refused(f, "store: [on]\n", "store");
+    assert_yaml_refused(f, "stores: on\n", "unknown setting \"stores\"");
 }
 
 static void environment_over_file(void **state)
@@ -146,7 +85,7 @@ static void environment_over_file(void **state)
     setenv("ULOG_STORE_MAX_SIZE", "2G", 1);
     setenv("ULOG_STORE_QUEUE", "1M", 1);
     setenv("ULOG_POSTGRESQL", "host=db dbname=logs", 1);
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_false(f->config.store.enabled);
     assert_string_equal(f->config.store.path, "/from/env.db");
     assert_int_equal(f->config.store.max_age_s, 7200);
@@ -156,14 +95,14 @@ static void environment_over_file(void **state)
 
     /* Empty: not set, as in a .env file. */
     for (size_t i = 0; i < 6; i++)
-        setenv(variables[i], "", 1);
-    assert_int_equal(load(f, yaml), CONFIG_OK);
+        setenv(fixture_variables[i], "", 1);
+    assert_int_equal(load_yaml(f, yaml), CONFIG_OK);
     assert_true(f->config.store.enabled);
     assert_string_equal(f->config.store.path, "from-yaml.db");
     assert_int_equal(f->config.store.max_age_s, 86400);
     assert_null(f->config.store.postgresql);
     setenv("ULOG_STORE", "1", 1);
-    assert_int_equal(load(f, NULL), CONFIG_OK);
+    assert_int_equal(load_yaml(f, NULL), CONFIG_OK);
     assert_true(f->config.store.enabled);
 }
 
@@ -172,16 +111,16 @@ static void bad_variables_are_refused(void **state)
     struct fixture *f = *state;
 
     setenv("ULOG_STORE", "perhaps", 1);
-    assert_refused(f, NULL, "ULOG_STORE=perhaps: use on");
+    assert_yaml_refused(f, NULL, "ULOG_STORE=perhaps: use on");
     unsetenv("ULOG_STORE");
     setenv("ULOG_STORE_MAX_AGE", "forever", 1);
-    assert_refused(f, NULL, "ULOG_STORE_MAX_AGE=forever: an age");
+    assert_yaml_refused(f, NULL, "ULOG_STORE_MAX_AGE=forever: an age");
     unsetenv("ULOG_STORE_MAX_AGE");
     setenv("ULOG_STORE_MAX_SIZE", "12", 1);
-    assert_refused(f, NULL, "ULOG_STORE_MAX_SIZE=12: a size of 1M or more");
+    assert_yaml_refused(f, NULL, "ULOG_STORE_MAX_SIZE=12: a size of 1M or more");
     unsetenv("ULOG_STORE_MAX_SIZE");
     setenv("ULOG_STORE_QUEUE", "1T", 1);
-    assert_refused(f, NULL, "ULOG_STORE_QUEUE=1T");
+    assert_yaml_refused(f, NULL, "ULOG_STORE_QUEUE=1T");
     unsetenv("ULOG_STORE_QUEUE");
 
     /* A connection string may carry a password: never echoed. */
@@ -190,7 +129,7 @@ static void bad_variables_are_refused(void **state)
     long_value[sizeof long_value - 1] = '\0';
     memcpy(long_value, "password=", 9);
     setenv("ULOG_POSTGRESQL", long_value, 1);
-    assert_refused(f, NULL, "ULOG_POSTGRESQL: a libpq connection string");
+    assert_yaml_refused(f, NULL, "ULOG_POSTGRESQL: a libpq connection string");
     assert_null(strstr(f->err, "password="));
 }
 
