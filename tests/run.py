@@ -288,7 +288,8 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     tally = Tally(args.verbose)
-    try:
+
+    def everything():
         run_unit_tests(tally, args.pattern)
         for name, func in collect_integration_tests():
             if matches(name, args.pattern):
@@ -298,11 +299,8 @@ def main():
         run_compat.run(tally, args.pattern)  # reports into the same tally
         run_docker.run(tally, args.pattern)  # likewise
         run_browser.run(tally, args.pattern, args.verbose)  # likewise
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        tally.failed += 1
-    print(tally.summary(), flush=True)
-    return 1 if tally.failed else 0
+
+    return tally.run_to_end(everything)
 
 
 if __name__ == "__main__":

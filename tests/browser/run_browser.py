@@ -233,13 +233,7 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     tally = Tally(args.verbose)
-    try:
-        run(tally, args.pattern, args.verbose)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        tally.failed += 1
-    print(tally.summary(), flush=True)
-    return 1 if tally.failed else 0
+    return tally.run_to_end(lambda: run(tally, args.pattern, args.verbose))
 
 
 if __name__ == "__main__":

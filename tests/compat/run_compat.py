@@ -515,14 +515,14 @@ def main():
         return 0
     tally = Tally()
     started = time.monotonic()
-    try:
-        run(tally, args.pattern)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        tally.failed += 1
-    print(f"# compat: {time.monotonic() - started:.0f} s", flush=True)
-    print(tally.summary(), flush=True)
-    return 1 if tally.failed else 0
+
+    def timed():
+        try:
+            run(tally, args.pattern)
+        finally:
+            print(f"# compat: {time.monotonic() - started:.0f} s", flush=True)
+
+    return tally.run_to_end(timed)
 
 
 if __name__ == "__main__":

@@ -363,13 +363,7 @@ def main():
     args = parser.parse_args()
     os.chdir(ROOT)
     tally = Tally()
-    try:
-        run(tally, args.pattern, args.keep)
-    except KeyboardInterrupt:
-        print("interrupted", flush=True)
-        tally.failed += 1
-    print(tally.summary(), flush=True)
-    return 1 if tally.failed else 0
+    return tally.run_to_end(lambda: run(tally, args.pattern, args.keep))
 
 
 if __name__ == "__main__":

@@ -37,6 +37,17 @@ class Tally:
         line = f"{self.passed} passed, {self.failed} failed"
         return line + (f", {self.skipped} skipped" if self.skipped else "")
 
+    def run_to_end(self, body):
+        """A runner's main: run `body`, count Ctrl-C as a failure, print the
+        summary line; the exit status (1 if anything failed)."""
+        try:
+            body()
+        except KeyboardInterrupt:
+            print("interrupted", flush=True)
+            self.failed += 1
+        print(self.summary(), flush=True)
+        return 1 if self.failed else 0
+
 
 def matches(name, pattern):
     """Everything without a pattern; else a substring of the name, or a glob."""
