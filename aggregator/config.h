@@ -177,6 +177,9 @@ const char *console_mode_name(enum console_mode mode);
 
 void config_usage(FILE *out);
 
+/* A switch, in any case: on, true, yes, 1 or off, false, no, 0. */
+bool config_parse_switch(const char *text, bool *on);
+
 /* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
 bool config_parse_size(const char *text, uint64_t *out);
 

@@ -50,14 +50,12 @@ void config_docker_free(struct docker_settings *d)
 /* The words ULOG_EBPF takes too: auto; on, true, yes, 1; off, false, no, 0. */
 static int parse_mode(const char *value, enum docker_mode *out)
 {
+    bool on;
+
     if (strcasecmp(value, "auto") == 0)
         *out = DOCKER_MODE_AUTO;
-    else if (strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0 ||
-             strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
-        *out = DOCKER_MODE_ON;
-    else if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
-             strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
-        *out = DOCKER_MODE_OFF;
+    else if (config_parse_switch(value, &on))
+        *out = on ? DOCKER_MODE_ON : DOCKER_MODE_OFF;
     else
         return -1;
     return 0;

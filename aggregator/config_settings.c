@@ -55,6 +55,20 @@ static bool parse_whole_number(const char *s, uint64_t *out, const char **rest)
 }
 
 /* A byte count with an optional binary suffix: 10485760, 512K, 10M, 1G. */
+bool config_parse_switch(const char *text, bool *on)
+{
+    static const char *const words[][4] = {{"on", "true", "yes", "1"},
+                                           {"off", "false", "no", "0"}};
+
+    for (int value = 0; value < 2; value++)
+        for (int i = 0; i < 4; i++)
+            if (strcasecmp(text, words[value][i]) == 0) {
+                *on = value == 0;
+                return true;
+            }
+    return false;
+}
+
 bool config_parse_size(const char *s, uint64_t *out)
 {
     const char *rest;
@@ -175,13 +189,7 @@ int config_set_value(struct ulogd_config *c, enum setting which, const char *val
         }
         return 0;
     case SET_WATCH:
-        if (strcasecmp(value, "true") == 0 || strcasecmp(value, "yes") == 0 ||
-            strcasecmp(value, "on") == 0)
-            c->watch = true;
-        else if (strcasecmp(value, "false") == 0 || strcasecmp(value, "no") == 0 ||
-                 strcasecmp(value, "off") == 0)
-            c->watch = false;
-        else {
+        if (!config_parse_switch(value, &c->watch)) {
             config_fail(reason, size, "use true or false");
             return -1;
         }
@@ -228,21 +236,19 @@ int config_set_value(struct ulogd_config *c, enum setting which, const char *val
         }
         c->max_line_bytes = (size_t)number;
         return 0;
-    case SET_EBPF_MODE:
+    case SET_EBPF_MODE: {
+        bool on;
         if (strcasecmp(value, "auto") == 0)
             c->ebpf.mode = EBPF_MODE_AUTO;
-        else if (strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0 ||
-                 strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
-            c->ebpf.mode = EBPF_MODE_ON;
-        else if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
-                 strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
-            c->ebpf.mode = EBPF_MODE_OFF;
+        else if (config_parse_switch(value, &on))
+            c->ebpf.mode = on ? EBPF_MODE_ON : EBPF_MODE_OFF;
         else {
             config_fail(reason, size, "use auto (use eBPF when it can load), on (refuse to "
                                       "start without it) or off");
             return -1;
         }
         return 0;
+    }
     case SETTING_COUNT:
         break;
     }

@@ -64,19 +64,6 @@ bool config_parse_age(const char *text, uint64_t *seconds)
     return true;
 }
 
-/* The words ULOG_DOCKER takes for on and off. */
-static int parse_mode(const char *value, bool *enabled)
-{
-    if (strcasecmp(value, "on") == 0 || strcasecmp(value, "true") == 0 ||
-        strcasecmp(value, "yes") == 0 || strcmp(value, "1") == 0)
-        *enabled = true;
-    else if (strcasecmp(value, "off") == 0 || strcasecmp(value, "false") == 0 ||
-             strcasecmp(value, "no") == 0 || strcmp(value, "0") == 0)
-        *enabled = false;
-    else
-        return -1;
-    return 0;
-}
 
 enum store_key { KEY_MODE, KEY_PATH, KEY_MAX_AGE, KEY_MAX_SIZE, KEY_QUEUE, KEY_POSTGRESQL };
 
@@ -88,7 +75,7 @@ static int set_value(struct store_settings *s, enum store_key key, const char *v
 
     switch (key) {
     case KEY_MODE:
-        if (parse_mode(value, &s->enabled) == 0)
+        if (config_parse_switch(value, &s->enabled))
             return 0;
         config_fail(reason, size, "use on (keep every record in the store for GET /logs, the "
                                   "live page and `ulog query`) or off");
